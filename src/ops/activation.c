@@ -1,0 +1,28 @@
+#include "ops/activation.h"
+
+void kn_act_apply(float *y, size_t n, int act, float alpha, const float *prelu, size_t channels) {
+    if (act == KN_ACT_NONE) return;
+    if (act == KN_ACT_PRELU) {
+        for (size_t i = 0; i < n; i += channels)
+            for (size_t c = 0; c < channels; c++) {
+                float v = y[i + c];
+                y[i + c] = v > 0.0f ? v : prelu[c] * v;
+            }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) y[i] = kn_act_scalar(y[i], act, alpha);
+}
+
+kiln_status kn_act_check(const kn_step *s, int act, int alpha_index, int32_t channels) {
+    if (act < 0 || act >= KN_ACT_COUNT) return kn_fail(KILN_ERR_BAD_BUNDLE, "unknown activation %d", act);
+    bool has_alpha = alpha_index < s->n_in && s->in[alpha_index];
+    if (act != KN_ACT_PRELU) {
+        if (has_alpha) return kn_fail(KILN_ERR_BAD_BUNDLE, "alpha operand given without PRELU activation");
+        return KILN_OK;
+    }
+    if (!has_alpha) return kn_fail(KILN_ERR_BAD_BUNDLE, "PRELU activation needs an alpha operand");
+    const kn_tensor *a = s->in[alpha_index];
+    if (a->dtype != KILN_FLOAT32 || a->rank != 1 || a->dims[0] != channels)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "PRELU alpha is %S, expected float32[%d]", a, channels);
+    return KILN_OK;
+}

@@ -1,0 +1,159 @@
+/*
+ * Op codes and parameter blocks: the part of the bundle format that says
+ * what each step does. The converter fills these structs; the runtime reads
+ * them in place from the plan. Every field is 32 bits (int32_t or float),
+ * so a struct is exactly its words in the bundle.
+ *
+ * Op codes and field order are part of format version 1: never renumber or
+ * reorder; add new ops and new fields at the end (with a version bump).
+ *
+ * Operand conventions (all tensors NHWC, as TensorFlow uses by default):
+ *   CONV2D            in: x[N,H,W,C], filter[KH,KW,C,OC], bias[OC]?, alpha?                 out: y[N,OH,OW,OC]
+ *   DEPTHWISE_CONV2D  in: x[N,H,W,C], filter[KH,KW,C,M], bias[C*M]?, alpha?            out: y[N,OH,OW,C*M]
+ *   MATMUL            in: a[M,K] (or [K,M] if transpose_a), b[K,N] (or [N,K]), bias[N]?, alpha?  out: [M,N]
+ *   BINARY            in: a, b (NumPy broadcasting), alpha?                             out: broadcast shape
+ *   UNARY             in: x                                                             out: same shape
+ *   SOFTMAX           in: x, softmax over `axis`                                        out: same shape
+ *   POOL2D            in: x[N,H,W,C]                                                    out: y[N,OH,OW,C]
+ *   REDUCE            in: x, over the axes in `axes_mask`                               out: reduced shape
+ *   CONCAT            in: x0..xn-1 (n >= 1), along `axis`                                out: joined shape
+ *   PAD               in: x                                                             out: padded shape
+ *   RESHAPE           in: x                                                             out: x's data, shape from params
+ *
+ * "alpha?" is the per-channel (or broadcastable) slope tensor, present only
+ * when the fused activation is KN_ACT_PRELU.
+ */
+#ifndef KILN_OPS_PARAMS_H
+#define KILN_OPS_PARAMS_H
+
+#include <stdint.h>
+
+enum kn_op {
+    KN_OP_CONV2D = 1,
+    KN_OP_DEPTHWISE_CONV2D = 2,
+    KN_OP_MATMUL = 3,
+    KN_OP_BINARY = 4,
+    KN_OP_UNARY = 5,
+    KN_OP_SOFTMAX = 6,
+    KN_OP_POOL2D = 7,
+    KN_OP_REDUCE = 8,
+    KN_OP_CONCAT = 9,
+    KN_OP_PAD = 10,
+    KN_OP_RESHAPE = 11,
+    KN_OP_COUNT
+};
+
+/* A fused activation, applied by the kernel's epilogue. */
+enum kn_act {
+    KN_ACT_NONE = 0,
+    KN_ACT_RELU = 1,
+    KN_ACT_RELU6 = 2,
+    KN_ACT_ELU = 3,        /* x > 0 ? x : exp(x) - 1 */
+    KN_ACT_SIGMOID = 4,
+    KN_ACT_TANH = 5,
+    KN_ACT_LEAKY_RELU = 6, /* x > 0 ? x : alpha * x, alpha in act_alpha */
+    KN_ACT_PRELU = 7,      /* x > 0 ? x : alpha[c] * x, alpha is an operand */
+    KN_ACT_COUNT
+};
+
+typedef struct kn_conv_params {
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_top, pad_left, pad_bottom, pad_right; /* explicit; SAME is resolved by the converter */
+    int32_t act;     /* enum kn_act */
+    float act_alpha; /* LEAKY_RELU slope */
+} kn_conv_params;
+
+typedef struct kn_matmul_params {
+    int32_t transpose_a, transpose_b;
+    int32_t act;
+    float act_alpha;
+} kn_matmul_params;
+
+enum kn_binary_kind {
+    KN_BINARY_ADD = 0,
+    KN_BINARY_SUB = 1,
+    KN_BINARY_MUL = 2,
+    KN_BINARY_DIV = 3,
+    KN_BINARY_MAX = 4,
+    KN_BINARY_MIN = 5,
+    KN_BINARY_POW = 6,
+    KN_BINARY_SQUARED_DIFFERENCE = 7,
+    KN_BINARY_PRELU = 8, /* a > 0 ? a : b * a */
+    KN_BINARY_COUNT
+};
+
+typedef struct kn_binary_params {
+    int32_t kind; /* enum kn_binary_kind */
+    int32_t act;  /* applied to the result; never KN_ACT_PRELU */
+    float act_alpha;
+} kn_binary_params;
+
+enum kn_unary_kind {
+    KN_UNARY_RELU = 0,
+    KN_UNARY_RELU6 = 1,
+    KN_UNARY_ELU = 2,
+    KN_UNARY_SIGMOID = 3,
+    KN_UNARY_TANH = 4,
+    KN_UNARY_LEAKY_RELU = 5, /* alpha */
+    KN_UNARY_RSQRT = 6,
+    KN_UNARY_SQRT = 7,
+    KN_UNARY_SQUARE = 8,
+    KN_UNARY_EXP = 9,
+    KN_UNARY_LOG = 10,
+    KN_UNARY_NEG = 11,
+    KN_UNARY_ABS = 12,
+    KN_UNARY_COUNT
+};
+
+typedef struct kn_unary_params {
+    int32_t kind; /* enum kn_unary_kind */
+    float alpha;
+} kn_unary_params;
+
+typedef struct kn_softmax_params {
+    int32_t axis; /* 0 <= axis < rank */
+} kn_softmax_params;
+
+enum kn_pool_kind { KN_POOL_MAX = 0, KN_POOL_AVG = 1 };
+
+typedef struct kn_pool_params {
+    int32_t kind; /* enum kn_pool_kind; AVG divides by the in-bounds count, as TF does */
+    int32_t window_h, window_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left, pad_bottom, pad_right;
+} kn_pool_params;
+
+enum kn_reduce_kind {
+    KN_REDUCE_SUM = 0,
+    KN_REDUCE_MEAN = 1,
+    KN_REDUCE_MAX = 2,
+    KN_REDUCE_MIN = 3,
+    KN_REDUCE_PROD = 4,
+    KN_REDUCE_COUNT
+};
+
+typedef struct kn_reduce_params {
+    int32_t kind;      /* enum kn_reduce_kind */
+    int32_t axes_mask; /* bit d set: reduce axis d */
+    int32_t keep_dims; /* 1: reduced axes stay as size 1 */
+} kn_reduce_params;
+
+typedef struct kn_concat_params {
+    int32_t axis; /* 0 <= axis < rank */
+} kn_concat_params;
+
+enum kn_pad_mode { KN_PAD_CONSTANT = 0, KN_PAD_REFLECT = 1, KN_PAD_SYMMETRIC = 2 };
+
+typedef struct kn_pad_params {
+    int32_t mode; /* enum kn_pad_mode */
+    int32_t before[8], after[8];
+    uint32_t value_bits; /* the constant, in the tensor's dtype (float32 bits or int32) */
+} kn_pad_params;
+
+typedef struct kn_reshape_params {
+    int32_t rank;
+    int32_t dims[8]; /* the output shape; same element count as the input */
+} kn_reshape_params;
+
+#endif

@@ -1,0 +1,22 @@
+/* The op table: op code -> Infer/Prepare/Eval. Op codes are in ops/params.h. */
+#include "kn.h"
+#include "ops/params.h"
+
+extern const kn_op_def kn_op_conv2d, kn_op_depthwise_conv2d, kn_op_matmul, kn_op_binary, kn_op_unary,
+    kn_op_softmax, kn_op_pool2d, kn_op_reduce, kn_op_concat, kn_op_pad, kn_op_reshape;
+
+static const kn_op_def *const table[KN_OP_COUNT] = {
+    [KN_OP_CONV2D] = &kn_op_conv2d,
+    [KN_OP_DEPTHWISE_CONV2D] = &kn_op_depthwise_conv2d,
+    [KN_OP_MATMUL] = &kn_op_matmul,
+    [KN_OP_BINARY] = &kn_op_binary,
+    [KN_OP_UNARY] = &kn_op_unary,
+    [KN_OP_SOFTMAX] = &kn_op_softmax,
+    [KN_OP_POOL2D] = &kn_op_pool2d,
+    [KN_OP_REDUCE] = &kn_op_reduce,
+    [KN_OP_CONCAT] = &kn_op_concat,
+    [KN_OP_PAD] = &kn_op_pad,
+    [KN_OP_RESHAPE] = &kn_op_reshape,
+};
+
+const kn_op_def *kn_op_lookup(uint32_t op) { return op < KN_OP_COUNT ? table[op] : NULL; }
