@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kn.h"
+
 static char message[8192];
 
 void kc_error(const char *fmt, ...) {
@@ -24,3 +26,14 @@ void kc_error_prefix(const char *fmt, ...) {
 }
 
 const char *kc_last_error(void) { return message; }
+
+const char *kc_shape(const kn_tensor *t) {
+    static char ring[8][160];
+    static int next;
+    char *b = ring[next++ % 8];
+    size_t n = (size_t)snprintf(b, sizeof ring[0], "%s[", kiln_dtype_name(t->dtype));
+    for (int i = 0; i < t->rank && n < sizeof ring[0]; i++)
+        n += (size_t)snprintf(b + n, sizeof ring[0] - n, i ? ",%d" : "%d", t->dims[i]);
+    if (n < sizeof ring[0] - 1) strcat(b, "]");
+    return b;
+}

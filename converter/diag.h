@@ -15,4 +15,8 @@ void kc_error(const char *fmt, ...) KC_PRINTF(1, 2);
 void kc_error_prefix(const char *fmt, ...) KC_PRINTF(1, 2);
 const char *kc_last_error(void);
 
+struct kiln_tensor_desc;
+/* "float32[1,224,224,3]" for messages; the string lives until the 8th call after. */
+const char *kc_shape(const struct kiln_tensor_desc *t);
+
 #endif

@@ -52,8 +52,7 @@ typedef struct kn_header {
     uint32_t n_steps;
     uint32_t n_inputs;
     uint32_t n_outputs;
-    struct { uint64_t offset, size; } sections[KN_SEC_COUNT]; /* 80 bytes */
-    uint8_t reserved[8];
+    struct { uint64_t offset, size; } sections[KN_SEC_COUNT];
 } kn_header;
 
 typedef struct kn_tensor_rec {

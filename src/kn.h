@@ -89,6 +89,9 @@ void kn_set_shape(kn_tensor *t, kiln_dtype dtype, int rank, const int32_t *dims)
  * (inputs [first, first+count)); fails with a named error otherwise. */
 kiln_status kn_expect_inputs(const kn_step *s, int first, int count, kiln_dtype dtype);
 
+/* CRC-32C (Castagnoli) of a buffer: the bundle checksum (src/crc32c.c). */
+uint32_t kn_crc32c(const void *data, size_t size);
+
 #define KN_UNUSED(x) ((void)(x))
 
 #endif

@@ -1,0 +1,172 @@
+/* kiln-convert: a TensorFlow model in, one .kiln bundle out. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "convert.h"
+#include "diag.h"
+#include "read_pb.h"
+#include "read_tfjs.h"
+#include "writer.h"
+
+static const char usage[] =
+    "usage: kiln-convert MODEL -o OUT.kiln [options]\n"
+    "       kiln-convert --list-ops MODEL [options]\n"
+    "\n"
+    "MODEL is a frozen TensorFlow GraphDef (.pb) or a tfjs graph model (model.json,\n"
+    "with its weight shards next to it).\n"
+    "\n"
+    "options:\n"
+    "  -o, --output-file OUT   where to write the bundle (written atomically)\n"
+    "  --input NAME[:D0,D1,...]\n"
+    "                          feed the tensor NAME (\"node\" or \"node:1\"), with this\n"
+    "                          shape; repeat for several inputs. Default: the model's\n"
+    "                          signature inputs, else its Placeholders; an unknown batch\n"
+    "                          dimension becomes 1. A 1-D shape needs the output index:\n"
+    "                          \"node:0:5\".\n"
+    "  --output NAME           compute the tensor NAME; repeat for several. Default: the\n"
+    "                          signature outputs, else every node nothing consumes.\n"
+    "  --list-ops              print the op types the outputs need and whether Kiln\n"
+    "                          supports each, then exit\n"
+    "  -q, --quiet             print nothing on success\n"
+    "  -h, --help              this text\n";
+
+static bool has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static tf_graph *read_model(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        kc_error("%s: no such file", path);
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        kc_error("%s: is a directory (SavedModel directories are not supported yet; give a frozen .pb or a model.json)", path);
+        return NULL;
+    }
+    if (has_suffix(path, ".json")) return read_tfjs(path);
+    return read_pb_file(path);
+}
+
+/* Parses "NAME[:D0,D1,...]". Tensor names may end in ":N" (an output index),
+ * so a suffix without a comma is a shape only after a second ':'
+ * ("node:0:5" is node's output 0 with shape [5]; "node:1" is output 1). */
+static bool parse_input(char *arg, kc_input_spec *spec) {
+    spec->name = arg;
+    spec->rank = -1;
+    char *colon = strrchr(arg, ':');
+    if (!colon || !colon[1] || strspn(colon + 1, "0123456789,") != strlen(colon + 1)) return true;
+    *colon = '\0';
+    if (!strchr(colon + 1, ',') && !strchr(arg, ':')) {
+        *colon = ':';
+        return true;
+    }
+    spec->rank = 0;
+    for (char *tok = colon + 1; *tok;) {
+        char *end;
+        long v = strtol(tok, &end, 10);
+        if (end == tok || v < 0 || v > INT32_MAX || spec->rank == KILN_MAX_RANK || (*end && *end != ',')) return false;
+        spec->dims[spec->rank++] = (int32_t)v;
+        tok = *end ? end + 1 : end;
+    }
+    return true;
+}
+
+static void print_shape(const kn_tensor *t) { printf("%s", kc_shape(t)); }
+
+static void report(const char *model, const char *out, const kc_program *p, const kc_bundle_stats *s) {
+    printf("kiln-convert: %s -> %s\n", model, out);
+    for (int i = 0; i < p->n_inputs; i++) {
+        printf("  input   %s ", p->tensors[p->inputs[i]].t.name);
+        print_shape(&p->tensors[p->inputs[i]].t);
+        printf("\n");
+    }
+    for (int i = 0; i < p->n_outputs; i++) {
+        printf("  output  %s ", p->tensors[p->outputs[i]].t.name);
+        print_shape(&p->tensors[p->outputs[i]].t);
+        printf("\n");
+    }
+    printf("  plan    %d steps, %d tensors (%d constant)\n", s->n_steps, s->n_tensors, s->n_weights);
+    printf("  weights %zu bytes\n", s->weights_size);
+    printf("  arena   %zu bytes for %zu bytes of activations (%.1f%% of their sum)\n", s->arena_size,
+           s->activations_size, s->activations_size ? 100.0 * (double)s->arena_size / (double)s->activations_size : 0.0);
+    printf("  bundle  %zu bytes (weights + %zu bytes, %.2f%%)\n", s->file_size, s->file_size - s->weights_size,
+           s->weights_size ? 100.0 * (double)(s->file_size - s->weights_size) / (double)s->weights_size : 0.0);
+}
+
+int main(int argc, char **argv) {
+    const char *model = NULL, *out = NULL;
+    bool list_ops = false, quiet = false;
+    kc_input_spec *inputs = calloc((size_t)argc, sizeof *inputs);
+    const char **outputs = calloc((size_t)argc, sizeof *outputs);
+    kc_options opt = {inputs, 0, outputs, 0};
+    if (!inputs || !outputs) return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output-file")) && has_value) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--input") && has_value) {
+            if (!parse_input(argv[++i], &inputs[opt.n_inputs++])) {
+                fprintf(stderr, "kiln-convert: --input %s: expected NAME or NAME:D0,D1,... with dims >= 0\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--output") && has_value) {
+            outputs[opt.n_outputs++] = argv[++i];
+        } else if (!strcmp(a, "--list-ops")) {
+            list_ops = true;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = true;
+        } else if (a[0] == '-' || model) {
+            fprintf(stderr, "kiln-convert: unexpected argument '%s'\n\n%s", a, usage);
+            return 2;
+        } else {
+            model = a;
+        }
+    }
+    if (!model || (!out && !list_ops)) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    tf_graph *g = read_model(model);
+    if (!g) {
+        fprintf(stderr, "kiln-convert: %s\n", kc_last_error());
+        return 1;
+    }
+    int status = 1;
+    if (list_ops) {
+        char *text = kc_list_ops(g, &opt);
+        if (text) {
+            fputs(text, stdout);
+            status = 0;
+        } else {
+            fprintf(stderr, "kiln-convert: %s\n", kc_last_error());
+        }
+        free(text);
+    } else {
+        kc_program p = {0};
+        uint8_t *bytes = NULL;
+        size_t size = 0;
+        kc_bundle_stats stats;
+        if (kc_convert(g, &opt, &p) && kc_build_bundle(&p, &bytes, &size, &stats) &&
+            kc_write_file_atomic(out, bytes, size)) {
+            if (!quiet) report(model, out, &p, &stats);
+            status = 0;
+        } else {
+            fprintf(stderr, "kiln-convert: %s: %s\n", model, kc_last_error());
+        }
+        free(bytes);
+        kc_program_free(&p);
+    }
+    tf_graph_free(g);
+    free(inputs);
+    free(outputs);
+    return status;
+}

@@ -1,0 +1,209 @@
+#define _POSIX_C_SOURCE 200809L
+#include "writer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "format.h"
+#include "planner.h"
+
+static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+
+/* A growable byte buffer. */
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+    bool oom;
+} buf;
+
+static size_t buf_put(buf *b, const void *src, size_t n) {
+    size_t at = b->len;
+    if (b->oom) return at;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n) cap *= 2;
+        uint8_t *d = realloc(b->data, cap);
+        if (!d) {
+            b->oom = true;
+            return at;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    if (src) memcpy(b->data + b->len, src, n);
+    else memset(b->data + b->len, 0, n);
+    b->len += n;
+    return at;
+}
+
+static void buf_align(buf *b, size_t a) { buf_put(b, NULL, align_up(b->len, a) - b->len); }
+
+/* Interns a string in the strings section; returns its offset. */
+static uint32_t intern(buf *strings, const char *s) {
+    if (!s || !*s) return KN_NO_STRING;
+    size_t n = strlen(s);
+    for (size_t at = 0; at < strings->len; at += strlen((const char *)strings->data + at) + 1)
+        if (strcmp((const char *)strings->data + at, s) == 0) return (uint32_t)at;
+    return (uint32_t)buf_put(strings, s, n + 1);
+}
+
+/* Lifetimes of the arena tensors, then their offsets. */
+static bool plan_arena(const kc_program *p, uint64_t *offsets, kc_bundle_stats *stats) {
+    kc_buffer *bufs = calloc((size_t)p->n_tensors + 1, sizeof *bufs);
+    int *buf_of = malloc(sizeof(int) * ((size_t)p->n_tensors + 1));
+    if (!bufs || !buf_of) {
+        free(bufs);
+        free(buf_of);
+        kc_error("out of memory");
+        return false;
+    }
+    int n = 0;
+    for (int i = 0; i < p->n_tensors; i++) {
+        buf_of[i] = -1;
+        if (kc_is_const(p, i)) continue;
+        buf_of[i] = n;
+        bufs[n].size = kn_tensor_bytes(&p->tensors[i].t);
+        bufs[n].first = bufs[n].last = p->tensors[i].producer < 0 ? 0 : p->tensors[i].producer;
+        n++;
+    }
+    for (int s = 0; s < p->n_steps; s++)
+        for (int k = 0; k < p->steps[s].n_in; k++) {
+            int id = p->steps[s].in[k];
+            if (id >= 0 && buf_of[id] >= 0 && bufs[buf_of[id]].last < s) bufs[buf_of[id]].last = s;
+        }
+    for (int i = 0; i < p->n_outputs; i++)
+        if (buf_of[p->outputs[i]] >= 0) bufs[buf_of[p->outputs[i]]].last = p->n_steps;
+    size_t arena = 0, sum = 0;
+    bool ok = kc_plan_memory(bufs, n, KN_ALIGN, &arena);
+    for (int i = 0; ok && i < p->n_tensors; i++)
+        if (buf_of[i] >= 0) {
+            offsets[i] = bufs[buf_of[i]].offset;
+            sum += bufs[buf_of[i]].size;
+        }
+    stats->arena_size = arena;
+    stats->activations_size = sum;
+    free(bufs);
+    free(buf_of);
+    if (!ok) kc_error("out of memory planning the arena");
+    return ok;
+}
+
+bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bundle_stats *stats) {
+    memset(stats, 0, sizeof *stats);
+    uint64_t *offsets = calloc((size_t)p->n_tensors + 1, sizeof *offsets);
+    if (!offsets) {
+        kc_error("out of memory");
+        return false;
+    }
+    if (!plan_arena(p, offsets, stats)) {
+        free(offsets);
+        return false;
+    }
+    buf strings = {0}, weights = {0}, plan = {0}, out = {0};
+    for (int i = 0; i < p->n_tensors; i++) {
+        if (!kc_is_const(p, i)) continue;
+        size_t n = kn_tensor_bytes(&p->tensors[i].t);
+        buf_align(&weights, KN_ALIGN);
+        offsets[i] = buf_put(&weights, p->tensors[i].t.data, n);
+        stats->weights_size += n;
+        stats->n_weights++;
+    }
+    for (int s = 0; s < p->n_steps; s++) {
+        const kc_step *st = &p->steps[s];
+        uint32_t head[KN_STEP_HEADER_WORDS] = {(uint32_t)st->op | (uint32_t)st->n_in << 16 | (uint32_t)st->n_out << 24,
+                                               st->n_params, intern(&strings, st->name)};
+        buf_put(&plan, head, sizeof head);
+        for (int k = 0; k < st->n_in + st->n_out; k++) {
+            uint32_t id = st->in[k] < 0 ? KN_NO_TENSOR : (uint32_t)st->in[k];
+            buf_put(&plan, &id, 4);
+        }
+        buf_put(&plan, st->params, st->n_params * 4u);
+    }
+    kn_tensor_rec *recs = calloc((size_t)p->n_tensors + 1, sizeof *recs);
+    uint32_t *io = malloc(sizeof(uint32_t) * ((size_t)p->n_inputs + p->n_outputs + 1));
+    bool ok = recs && io;
+    for (int i = 0; ok && i < p->n_tensors; i++) {
+        const kn_tensor *t = &p->tensors[i].t;
+        recs[i].name = intern(&strings, t->name);
+        recs[i].dtype = (uint8_t)t->dtype;
+        recs[i].rank = (uint8_t)t->rank;
+        recs[i].storage = kc_is_const(p, i) ? KN_STORAGE_WEIGHTS : KN_STORAGE_ARENA;
+        memcpy(recs[i].dims, t->dims, sizeof recs[i].dims);
+        recs[i].offset = offsets[i];
+    }
+    for (int i = 0; ok && i < p->n_inputs; i++) io[i] = (uint32_t)p->inputs[i];
+    for (int i = 0; ok && i < p->n_outputs; i++) io[p->n_inputs + i] = (uint32_t)p->outputs[i];
+
+    kn_header h = {.magic = KN_MAGIC, .version = KN_FORMAT_VERSION, .header_size = KN_HEADER_SIZE,
+                   .arena_size = stats->arena_size, .n_tensors = (uint32_t)p->n_tensors,
+                   .n_steps = (uint32_t)p->n_steps, .n_inputs = (uint32_t)p->n_inputs,
+                   .n_outputs = (uint32_t)p->n_outputs};
+    const buf sections[KN_SEC_COUNT] = {
+        [KN_SEC_STRINGS] = strings,
+        [KN_SEC_TENSORS] = {(uint8_t *)recs, sizeof *recs * (size_t)p->n_tensors, 0, false},
+        [KN_SEC_IO] = {(uint8_t *)io, sizeof *io * ((size_t)p->n_inputs + p->n_outputs), 0, false},
+        [KN_SEC_PLAN] = plan,
+        [KN_SEC_WEIGHTS] = weights,
+    };
+    buf_put(&out, NULL, KN_HEADER_SIZE);
+    for (int i = 0; ok && i < KN_SEC_COUNT; i++) {
+        buf_align(&out, KN_ALIGN);
+        h.sections[i].offset = out.len;
+        h.sections[i].size = sections[i].len;
+        buf_put(&out, sections[i].data, sections[i].len);
+    }
+    ok = ok && !strings.oom && !weights.oom && !plan.oom && !out.oom;
+    if (ok) {
+        h.file_size = out.len;
+        memcpy(out.data, &h, sizeof h);
+        h.checksum = kn_crc32c(out.data + 12, out.len - 12);
+        memcpy(out.data + 8, &h.checksum, 4);
+        *bytes = out.data;
+        *size = out.len;
+        stats->file_size = out.len;
+        stats->n_steps = p->n_steps;
+        stats->n_tensors = p->n_tensors;
+    } else {
+        free(out.data);
+        kc_error("out of memory building the bundle");
+    }
+    free(strings.data);
+    free(weights.data);
+    free(plan.data);
+    free(recs);
+    free(io);
+    free(offsets);
+    return ok;
+}
+
+bool kc_write_file_atomic(const char *path, const uint8_t *bytes, size_t size) {
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp) {
+        kc_error("out of memory");
+        return false;
+    }
+    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        kc_error("%s: cannot create a temporary file next to it: %s", path, strerror(errno));
+        free(tmp);
+        return false;
+    }
+    fchmod(fd, 0644); /* mkstemp makes it 0600; a bundle is meant to be shared */
+    FILE *f = fdopen(fd, "wb");
+    bool ok = f && fwrite(bytes, 1, size, f) == size;
+    ok = (f ? fclose(f) == 0 : (close(fd), false)) && ok;
+    if (ok && rename(tmp, path) != 0) ok = false;
+    if (!ok) {
+        kc_error("%s: cannot write: %s", path, strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+    return ok;
+}

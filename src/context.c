@@ -1,0 +1,145 @@
+/*
+ * The plan executor. A context owns one arena (planned by the converter),
+ * one scratch block (the most any kernel asked for at load) and the step
+ * table bound to both. kiln_run walks the steps in order; it allocates
+ * nothing and reads no clock unless profiling was asked for.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+struct kiln_context {
+    const kiln_model *model;
+    uint8_t *arena;
+    void *scratch;
+    kn_tensor *tensors;   /* the model's tensors, arena ones bound to this arena */
+    kn_tensor **operands; /* every step's operand pointers, back to back */
+    kn_step *steps;
+    kiln_clock_fn clock;
+    double *step_seconds;
+};
+
+static void *alloc_aligned(size_t size) {
+    size = (size + 63) & ~(size_t)63;
+    return aligned_alloc(64, size ? size : 64);
+}
+
+kiln_status kiln_context_create(const kiln_model *m, kiln_context **out) {
+    if (!out) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: out is NULL");
+    *out = NULL;
+    if (!m) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: model is NULL");
+    const kn_header *h = &m->header;
+    size_t n_operands = 0;
+    for (uint32_t i = 0; i < h->n_steps; i++) n_operands += (size_t)m->steps[i].n_in + m->steps[i].n_out;
+
+    kiln_context *c = calloc(1, sizeof *c);
+    if (!c) return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory creating a context");
+    c->model = m;
+    c->arena = alloc_aligned((size_t)h->arena_size);
+    c->scratch = m->scratch_size ? alloc_aligned(m->scratch_size) : NULL;
+    c->tensors = malloc(sizeof *c->tensors * (h->n_tensors ? h->n_tensors : 1));
+    c->operands = malloc(sizeof *c->operands * (n_operands ? n_operands : 1));
+    c->steps = malloc(sizeof *c->steps * (h->n_steps ? h->n_steps : 1));
+    if (!c->arena || (m->scratch_size && !c->scratch) || !c->tensors || !c->operands || !c->steps) {
+        kiln_context_free(c);
+        return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory allocating a %llu-byte arena",
+                       (unsigned long long)h->arena_size);
+    }
+    memcpy(c->tensors, m->tensors, sizeof *c->tensors * h->n_tensors);
+    for (uint32_t i = 0; i < h->n_tensors; i++)
+        if (!m->is_const[i]) c->tensors[i].data = c->arena + m->offsets[i];
+    kn_tensor **operands = c->operands;
+    for (uint32_t i = 0; i < h->n_steps; i++) {
+        kn_bind_step(&m->steps[i], c->tensors, operands, &c->steps[i]);
+        operands += (size_t)m->steps[i].n_in + m->steps[i].n_out;
+    }
+    *out = c;
+    return KILN_OK;
+}
+
+void kiln_context_free(kiln_context *c) {
+    if (!c) return;
+    free(c->step_seconds);
+    free(c->steps);
+    free(c->operands);
+    free(c->tensors);
+    free(c->scratch);
+    free(c->arena);
+    free(c);
+}
+
+static const kn_tensor *input_tensor(const kiln_context *c, int index) {
+    if (!c || index < 0 || (uint32_t)index >= c->model->header.n_inputs) return NULL;
+    return &c->tensors[c->model->io[index]];
+}
+
+kiln_status kiln_set_input(kiln_context *c, int index, kiln_dtype dtype, const int32_t *dims, int rank,
+                           const void *data, size_t size) {
+    const kn_tensor *t = input_tensor(c, index);
+    if (!t)
+        return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_set_input: no input %d (the model has %d)", index,
+                       c ? kiln_model_num_inputs(c->model) : 0);
+    if (dtype != t->dtype)
+        return kn_fail(KILN_ERR_INVALID_ARGUMENT, "input '%s': expected dtype %s, got %s", t->name,
+                       kiln_dtype_name(t->dtype), kiln_dtype_name(dtype));
+    kn_tensor given = {.dtype = dtype, .rank = rank};
+    if (rank < 0 || rank > KILN_MAX_RANK || (rank > 0 && !dims))
+        return kn_fail(KILN_ERR_INVALID_ARGUMENT, "input '%s': rank %d is not valid", t->name, rank);
+    if (rank > 0) memcpy(given.dims, dims, sizeof(int32_t) * (size_t)rank);
+    if (!kn_same_shape(&given, t))
+        return kn_fail(KILN_ERR_INVALID_ARGUMENT, "input '%s': expected shape %S, got %S", t->name, t, &given);
+    size_t bytes = kn_tensor_bytes(t);
+    if (size != bytes)
+        return kn_fail(KILN_ERR_INVALID_ARGUMENT, "input '%s': expected %zu bytes of data, got %zu", t->name, bytes,
+                       size);
+    if (bytes && !data) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "input '%s': data is NULL", t->name);
+    if (data != t->data && bytes) memcpy(t->data, data, bytes);
+    return KILN_OK;
+}
+
+void *kiln_input_buffer(kiln_context *c, int index) {
+    const kn_tensor *t = input_tensor(c, index);
+    return t ? t->data : NULL;
+}
+
+kiln_status kiln_run(kiln_context *c) {
+    if (!c) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_run: context is NULL");
+    uint32_t n = c->model->header.n_steps;
+    for (uint32_t i = 0; i < n; i++) {
+        const kn_step *s = &c->steps[i];
+        double t0 = c->clock ? c->clock() : 0.0;
+        kiln_status status = kn_op_lookup(s->op)->eval(s, c->scratch);
+        if (status != KILN_OK) return kn_fail_in_step(s, status);
+        if (c->clock) c->step_seconds[i] = c->clock() - t0;
+    }
+    return KILN_OK;
+}
+
+const kiln_tensor_desc *kiln_context_output(const kiln_context *c, int index) {
+    if (!c || index < 0 || (uint32_t)index >= c->model->header.n_outputs) return NULL;
+    return &c->tensors[c->model->io[c->model->header.n_inputs + (uint32_t)index]];
+}
+
+kiln_status kiln_context_set_profiling(kiln_context *c, kiln_clock_fn clock) {
+    if (!c) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_set_profiling: context is NULL");
+    if (clock && !c->step_seconds) {
+        c->step_seconds = calloc(c->model->header.n_steps ? c->model->header.n_steps : 1, sizeof(double));
+        if (!c->step_seconds) return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory for the profile");
+    }
+    c->clock = clock;
+    return KILN_OK;
+}
+
+kiln_status kiln_context_step_profile(const kiln_context *c, int step, const char **op, const char **node,
+                                      double *seconds, double *flops) {
+    if (!c || step < 0 || (uint32_t)step >= c->model->header.n_steps)
+        return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_step_profile: no step %d", step);
+    const kn_step *s = &c->steps[step];
+    const kn_op_def *def = kn_op_lookup(s->op);
+    if (op) *op = def->name;
+    if (node) *node = s->name;
+    if (seconds) *seconds = c->step_seconds ? c->step_seconds[step] : 0.0;
+    if (flops) *flops = def->flops ? def->flops(s) : 0.0;
+    return KILN_OK;
+}

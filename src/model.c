@@ -1,0 +1,344 @@
+/*
+ * The bundle loader. Everything in a bundle is checked here, once, before
+ * any of it is used: header, checksum, section bounds, every tensor's shape
+ * and storage, every step's operands and parameters, and every step's
+ * output shape against the op's own shape inference. After a successful
+ * load, kernels can trust every size they are given.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "model.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "Kiln reads bundles in place and needs a little-endian target"
+#endif
+
+/* Largest tensor Kiln accepts: 2^31 elements (8 GiB of float32). */
+#define KN_MAX_ELEMENTS ((size_t)1 << 31)
+
+static bool range_ok(uint64_t offset, uint64_t size, uint64_t limit) {
+    return offset <= limit && size <= limit - offset;
+}
+
+static kiln_status check_sections(const kn_header *h) {
+    static const char *const names[KN_SEC_COUNT] = {"strings", "tensors", "io", "plan", "weights"};
+    uint64_t end = KN_HEADER_SIZE;
+    for (int i = 0; i < KN_SEC_COUNT; i++) {
+        uint64_t off = h->sections[i].offset, size = h->sections[i].size;
+        if (off % KN_ALIGN || off < end || !range_ok(off, size, h->file_size))
+            return kn_fail(KILN_ERR_BAD_BUNDLE,
+                           "%s section at byte %llu, %llu bytes: outside the file (%llu bytes) or misplaced",
+                           names[i], (unsigned long long)off, (unsigned long long)size,
+                           (unsigned long long)h->file_size);
+        end = off + size;
+    }
+    if (h->sections[KN_SEC_TENSORS].size != (uint64_t)h->n_tensors * sizeof(kn_tensor_rec))
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "tensors section is %llu bytes, %u tensors need %llu",
+                       (unsigned long long)h->sections[KN_SEC_TENSORS].size, h->n_tensors,
+                       (unsigned long long)h->n_tensors * sizeof(kn_tensor_rec));
+    if (h->sections[KN_SEC_IO].size != ((uint64_t)h->n_inputs + h->n_outputs) * 4)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "io section is %llu bytes, %u inputs and %u outputs need %llu",
+                       (unsigned long long)h->sections[KN_SEC_IO].size, h->n_inputs, h->n_outputs,
+                       ((unsigned long long)h->n_inputs + h->n_outputs) * 4);
+    if (h->sections[KN_SEC_PLAN].size % 4)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "plan section size %llu is not a whole number of words",
+                       (unsigned long long)h->sections[KN_SEC_PLAN].size);
+    return KILN_OK;
+}
+
+static kiln_status check_header(const uint8_t *bytes, size_t size, kn_header *h) {
+    if (size < KN_HEADER_SIZE)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "bundle is %zu bytes, shorter than its %u-byte header", size,
+                       KN_HEADER_SIZE);
+    memcpy(h, bytes, sizeof *h);
+    if (h->magic != KN_MAGIC) return kn_fail(KILN_ERR_BAD_BUNDLE, "not a Kiln bundle (bad magic at byte 0)");
+    if (h->version != KN_FORMAT_VERSION)
+        return kn_fail(KILN_ERR_UNSUPPORTED, "bundle format version %u; this runtime reads version %u",
+                       h->version, KN_FORMAT_VERSION);
+    if (h->header_size != KN_HEADER_SIZE)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "header size %u at byte 12, expected %u", h->header_size,
+                       KN_HEADER_SIZE);
+    if (h->file_size != size)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "bundle says it is %llu bytes but %zu were given (truncated?)",
+                       (unsigned long long)h->file_size, size);
+    uint32_t crc = kn_crc32c(bytes + 12, size - 12);
+    if (crc != h->checksum)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "checksum mismatch: header says %x, contents give %x (corrupt bundle)",
+                       h->checksum, crc);
+    if (h->n_tensors > KN_MAX_TENSORS || h->n_steps > KN_MAX_STEPS)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "%u tensors and %u steps exceed the limits (%u, %u)", h->n_tensors,
+                       h->n_steps, KN_MAX_TENSORS, KN_MAX_STEPS);
+    if (h->arena_size > SIZE_MAX / 2)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "arena of %llu bytes is too large for this machine",
+                       (unsigned long long)h->arena_size);
+    return check_sections(h);
+}
+
+static const char *string_at(const kiln_model *m, uint32_t offset) {
+    if (offset == KN_NO_STRING) return "";
+    return offset < m->strings_size ? m->strings + offset : NULL;
+}
+
+static kiln_status load_tensors(kiln_model *m) {
+    const kn_header *h = &m->header;
+    const uint8_t *recs = m->bytes + h->sections[KN_SEC_TENSORS].offset;
+    uint64_t weights_off = h->sections[KN_SEC_WEIGHTS].offset, weights_size = h->sections[KN_SEC_WEIGHTS].size;
+    for (uint32_t i = 0; i < h->n_tensors; i++) {
+        kn_tensor_rec r;
+        memcpy(&r, recs + (size_t)i * sizeof r, sizeof r);
+        uint64_t at = h->sections[KN_SEC_TENSORS].offset + (uint64_t)i * sizeof r;
+        kn_tensor *t = &m->tensors[i];
+        t->name = string_at(m, r.name);
+        if (!t->name)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u (byte %llu): name offset %u outside the strings", i,
+                           (unsigned long long)at, r.name);
+        size_t esize = kiln_dtype_size((kiln_dtype)r.dtype);
+        size_t count;
+        if (!esize) return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': unknown dtype %u", i, t->name, r.dtype);
+        if (r.rank > KILN_MAX_RANK)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': rank %u exceeds %d", i, t->name, r.rank,
+                           KILN_MAX_RANK);
+        if (!kn_num_elements(r.dims, r.rank, KN_MAX_ELEMENTS, &count))
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': negative or too many elements (byte %llu)", i,
+                           t->name, (unsigned long long)at);
+        kn_set_shape(t, (kiln_dtype)r.dtype, r.rank, r.dims);
+        uint64_t bytes = (uint64_t)count * esize;
+        if (r.offset % 16)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': offset %llu is not 16-byte aligned", i, t->name,
+                           (unsigned long long)r.offset);
+        m->offsets[i] = r.offset;
+        if (r.storage == KN_STORAGE_ARENA) {
+            if (!range_ok(r.offset, bytes, h->arena_size))
+                return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': %llu bytes at arena offset %llu overrun the %llu-byte arena",
+                               i, t->name, (unsigned long long)bytes, (unsigned long long)r.offset,
+                               (unsigned long long)h->arena_size);
+        } else if (r.storage == KN_STORAGE_WEIGHTS) {
+            if (!range_ok(r.offset, bytes, weights_size))
+                return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': %llu bytes at weights offset %llu overrun the %llu-byte weights section",
+                               i, t->name, (unsigned long long)bytes, (unsigned long long)r.offset,
+                               (unsigned long long)weights_size);
+            t->data = (void *)(m->bytes + weights_off + r.offset);
+            m->is_const[i] = 1;
+        } else {
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': unknown storage %u", i, t->name, r.storage);
+        }
+    }
+    return KILN_OK;
+}
+
+static kiln_status load_io(kiln_model *m) {
+    const kn_header *h = &m->header;
+    memcpy(m->io, m->bytes + h->sections[KN_SEC_IO].offset, ((size_t)h->n_inputs + h->n_outputs) * 4);
+    for (uint32_t i = 0; i < h->n_inputs + h->n_outputs; i++) {
+        bool is_input = i < h->n_inputs;
+        uint32_t id = m->io[i];
+        if (id >= h->n_tensors)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "%s %u refers to tensor %u of %u", is_input ? "input" : "output",
+                           is_input ? i : i - h->n_inputs, id, h->n_tensors);
+        if (!m->tensors[id].name[0])
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "%s tensor %u has no name", is_input ? "input" : "output", id);
+        if (is_input && m->is_const[id])
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "input '%s' is stored with the weights", m->tensors[id].name);
+    }
+    return KILN_OK;
+}
+
+/* Decodes one step record at `words[0..avail)` and sets *used to its length. */
+static kiln_status load_step(kiln_model *m, uint32_t index, const uint32_t *words, uint64_t avail, uint64_t at,
+                             uint32_t *used) {
+    if (avail < KN_STEP_HEADER_WORDS)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u at byte %llu: plan ends inside the step header", index,
+                       (unsigned long long)at);
+    kn_model_step *st = &m->steps[index];
+    st->op = (uint16_t)(words[0] & 0xffff);
+    st->n_in = (uint8_t)(words[0] >> 16);
+    st->n_out = (uint8_t)(words[0] >> 24);
+    st->n_params = words[1];
+    st->name = string_at(m, words[2]);
+    if (!st->name)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u at byte %llu: name offset %u outside the strings", index,
+                       (unsigned long long)at, words[2]);
+    const kn_op_def *def = kn_op_lookup(st->op);
+    if (!def)
+        return kn_fail(KILN_ERR_UNSUPPORTED, "step %u '%s' at byte %llu: op %u is not in this runtime", index,
+                       st->name, (unsigned long long)at, st->op);
+    if (st->n_params != def->n_params || st->n_out == 0)
+        return kn_fail(KILN_ERR_BAD_BUNDLE,
+                       "step %u '%s' (%s) at byte %llu: %u params and %u outputs, expected %u params and at least one output",
+                       index, st->name, def->name, (unsigned long long)at, st->n_params, st->n_out, def->n_params);
+    uint64_t words_needed = (uint64_t)KN_STEP_HEADER_WORDS + st->n_in + st->n_out + st->n_params;
+    if (words_needed > avail)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s' at byte %llu: needs %llu words, the plan has %llu left",
+                       index, st->name, (unsigned long long)at, (unsigned long long)words_needed,
+                       (unsigned long long)avail);
+    st->operands = words + KN_STEP_HEADER_WORDS;
+    st->params = st->operands + st->n_in + st->n_out;
+    for (uint32_t k = 0; k < (uint32_t)st->n_in + st->n_out; k++) {
+        uint32_t id = st->operands[k];
+        bool is_out = k >= st->n_in;
+        if (id == KN_NO_TENSOR && !is_out) continue;
+        if (id >= m->header.n_tensors)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': operand %u refers to tensor %u of %u", index,
+                           st->name, k, id, m->header.n_tensors);
+        if (is_out && m->is_const[id])
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': output '%s' is stored with the weights", index,
+                           st->name, m->tensors[id].name);
+    }
+    *used = (uint32_t)words_needed;
+    return KILN_OK;
+}
+
+/* Binds a step to the model's tensors (for infer/prepare at load time). */
+void kn_bind_step(const kn_model_step *st, kn_tensor *tensors, kn_tensor **operands, kn_step *s) {
+    for (uint32_t k = 0; k < (uint32_t)st->n_in + st->n_out; k++)
+        operands[k] = st->operands[k] == KN_NO_TENSOR ? NULL : &tensors[st->operands[k]];
+    s->op = st->op;
+    s->n_in = st->n_in;
+    s->n_out = st->n_out;
+    s->n_params = st->n_params;
+    s->params = st->params;
+    s->name = st->name;
+    s->in = operands;
+    s->out = operands + st->n_in;
+    s->state = st->state;
+}
+
+/* Runs each op's infer on the declared input shapes and requires the
+ * declared output shapes to match; then lets the op prepare. */
+static kiln_status check_and_prepare_steps(kiln_model *m) {
+    kn_tensor *operands[2 * 255];
+    kn_tensor inferred[255];
+    for (uint32_t i = 0; i < m->header.n_steps; i++) {
+        kn_model_step *st = &m->steps[i];
+        const kn_op_def *def = kn_op_lookup(st->op);
+        kn_step s;
+        kn_bind_step(st, m->tensors, operands, &s);
+        memset(inferred, 0, sizeof(kn_tensor) * st->n_out);
+        kiln_status status = def->infer(&s, inferred);
+        if (status != KILN_OK) return kn_fail_in_step(&s, status);
+        for (int k = 0; k < st->n_out; k++) {
+            if (!kn_same_shape(&inferred[k], s.out[k]))
+                return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s' (%s): output %d '%s' is declared %S but the op gives %S",
+                               i, st->name, def->name, k, s.out[k]->name, s.out[k], &inferred[k]);
+        }
+        if (def->prepare) {
+            size_t scratch = 0;
+            status = def->prepare(&s, &scratch);
+            st->state = s.state;
+            if (status != KILN_OK) return kn_fail_in_step(&s, status);
+            if (scratch > m->scratch_size) m->scratch_size = scratch;
+        }
+    }
+    return KILN_OK;
+}
+
+static kiln_status load_plan(kiln_model *m) {
+    const kn_header *h = &m->header;
+    /* The plan is 64-byte aligned in a 16-byte aligned buffer, so it can be read as words. */
+    const uint32_t *words = (const uint32_t *)(const void *)(m->bytes + h->sections[KN_SEC_PLAN].offset);
+    uint64_t n_words = h->sections[KN_SEC_PLAN].size / 4, pos = 0;
+    for (uint32_t i = 0; i < h->n_steps; i++) {
+        uint32_t used = 0;
+        kiln_status status =
+            load_step(m, i, words + pos, n_words - pos, h->sections[KN_SEC_PLAN].offset + pos * 4, &used);
+        if (status != KILN_OK) return status;
+        pos += used;
+    }
+    if (pos != n_words)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "plan has %llu words after its %u steps", (unsigned long long)(n_words - pos),
+                       h->n_steps);
+    return check_and_prepare_steps(m);
+}
+
+kiln_status kiln_model_load(const void *bundle, size_t size, kiln_model **out) {
+    if (!out) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_model_load: out is NULL");
+    *out = NULL;
+    if (!bundle) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_model_load: bundle is NULL");
+    if ((uintptr_t)bundle % 16)
+        return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_model_load: bundle must be 16-byte aligned (malloc'd memory is)");
+    kn_header h;
+    kiln_status status = check_header(bundle, size, &h);
+    if (status != KILN_OK) return status;
+
+    kiln_model *m = calloc(1, sizeof *m);
+    if (!m) return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory loading the model");
+    m->bytes = bundle;
+    m->size = size;
+    m->header = h;
+    m->strings = (const char *)m->bytes + h.sections[KN_SEC_STRINGS].offset;
+    m->strings_size = (size_t)h.sections[KN_SEC_STRINGS].size;
+    m->tensors = calloc(h.n_tensors ? h.n_tensors : 1, sizeof *m->tensors);
+    m->offsets = calloc(h.n_tensors ? h.n_tensors : 1, sizeof *m->offsets);
+    m->is_const = calloc(h.n_tensors ? h.n_tensors : 1, 1);
+    m->io = calloc((size_t)h.n_inputs + h.n_outputs + 1, sizeof *m->io);
+    m->steps = calloc(h.n_steps ? h.n_steps : 1, sizeof *m->steps);
+    if (!m->tensors || !m->offsets || !m->is_const || !m->io || !m->steps) {
+        kiln_model_free(m);
+        return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory loading the model");
+    }
+    if (m->strings_size && m->strings[m->strings_size - 1] != '\0')
+        status = kn_fail(KILN_ERR_BAD_BUNDLE, "strings section does not end with a NUL");
+    if (status == KILN_OK) status = load_tensors(m);
+    if (status == KILN_OK) status = load_io(m);
+    if (status == KILN_OK) status = load_plan(m);
+    if (status != KILN_OK) {
+        kiln_model_free(m);
+        return status;
+    }
+    *out = m;
+    return KILN_OK;
+}
+
+void kiln_model_free(kiln_model *m) {
+    if (!m) return;
+    if (m->steps)
+        for (uint32_t i = 0; i < m->header.n_steps; i++) {
+            const kn_op_def *def = kn_op_lookup(m->steps[i].op);
+            if (m->steps[i].state && def && def->release) def->release(m->steps[i].state);
+        }
+    free(m->steps);
+    free(m->io);
+    free(m->is_const);
+    free(m->offsets);
+    free(m->tensors);
+    free(m);
+}
+
+int kiln_model_num_inputs(const kiln_model *m) { return m ? (int)m->header.n_inputs : 0; }
+int kiln_model_num_outputs(const kiln_model *m) { return m ? (int)m->header.n_outputs : 0; }
+size_t kiln_model_arena_size(const kiln_model *m) { return m ? (size_t)m->header.arena_size : 0; }
+int kiln_model_num_steps(const kiln_model *m) { return m ? (int)m->header.n_steps : 0; }
+
+const kiln_tensor_desc *kiln_model_input(const kiln_model *m, int index) {
+    if (!m || index < 0 || (uint32_t)index >= m->header.n_inputs) return NULL;
+    return &m->tensors[m->io[index]];
+}
+
+const kiln_tensor_desc *kiln_model_output(const kiln_model *m, int index) {
+    if (!m || index < 0 || (uint32_t)index >= m->header.n_outputs) return NULL;
+    return &m->tensors[m->io[m->header.n_inputs + (uint32_t)index]];
+}
+
+static int find_io(const kiln_model *m, const char *name, uint32_t first, uint32_t count) {
+    if (!m || !name) return -1;
+    for (uint32_t i = 0; i < count; i++)
+        if (strcmp(m->tensors[m->io[first + i]].name, name) == 0) return (int)i;
+    return -1;
+}
+
+int kiln_model_find_input(const kiln_model *m, const char *name) {
+    return find_io(m, name, 0, m ? m->header.n_inputs : 0);
+}
+
+int kiln_model_find_output(const kiln_model *m, const char *name) {
+    return find_io(m, name, m ? m->header.n_inputs : 0, m ? m->header.n_outputs : 0);
+}
+
+const char *kiln_tensor_name(const kiln_tensor_desc *t) { return t ? t->name : NULL; }
+kiln_dtype kiln_tensor_dtype(const kiln_tensor_desc *t) { return t ? t->dtype : (kiln_dtype)0; }
+int kiln_tensor_rank(const kiln_tensor_desc *t) { return t ? t->rank : 0; }
+const int32_t *kiln_tensor_dims(const kiln_tensor_desc *t) { return t ? t->dims : NULL; }
+size_t kiln_tensor_size(const kiln_tensor_desc *t) { return t ? kn_tensor_bytes(t) : 0; }
+const void *kiln_tensor_data(const kiln_tensor_desc *t) { return t ? t->data : NULL; }

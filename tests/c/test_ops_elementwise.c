@@ -1,0 +1,772 @@
+/* Ops BINARY, UNARY, SOFTMAX, REDUCE, CONCAT, PAD, RESHAPE: hand-computed
+ * values, broadcasting and reduction against naive references, and the
+ * errors infer reports. Steps and tensors are built directly. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "kn.h"
+#include "ops/params.h"
+
+/* A tensor over caller-owned data, dims listed after rank. */
+static kn_tensor tensor(kiln_dtype dtype, void *data, int rank, ...) {
+    kn_tensor t = {.name = "", .dtype = dtype, .rank = rank, .data = data};
+    va_list ap;
+    va_start(ap, rank);
+    for (int i = 0; i < rank; i++) t.dims[i] = va_arg(ap, int);
+    va_end(ap);
+    return t;
+}
+
+static bool has_shape(const kn_tensor *t, int rank, ...) {
+    bool same = t->rank == rank;
+    va_list ap;
+    va_start(ap, rank);
+    for (int i = 0; i < rank; i++) same = same && t->dims[i] == va_arg(ap, int);
+    va_end(ap);
+    return same;
+}
+
+/* Runs infer into *out (its data pointer is kept) and, if that succeeds and
+ * out has data, eval: what the loader and the executor do. */
+static kiln_status run(int op, const void *params, kn_tensor **in, int n_in, kn_tensor *out) {
+    const kn_op_def *def = kn_op_lookup((uint32_t)op);
+    CHECK(def != NULL);
+    if (!def) return KILN_ERR_UNSUPPORTED;
+    kn_step s = {.op = (uint16_t)op, .n_in = (uint8_t)n_in, .n_out = 1, .n_params = def->n_params,
+                 .params = params, .name = "test", .in = in, .out = &out};
+    kiln_status st = def->infer(&s, out);
+    if (st != KILN_OK || !out->data) return st;
+    return def->eval(&s, NULL);
+}
+
+/* infer only, on shapes without data; expects `want` and a message. */
+static void expect_infer_error(int op, const void *params, kn_tensor **in, int n_in, kiln_status want) {
+    kn_tensor out = {.name = ""};
+    kn_fail(KILN_OK, "");
+    CHECK(run(op, params, in, n_in, &out) == want);
+    CHECK(kiln_last_error()[0] != '\0');
+}
+
+static kiln_status binary(int kind, int act, kn_tensor *a, kn_tensor *b, kn_tensor *y) {
+    kn_binary_params p = {.kind = kind, .act = act, .act_alpha = 0.1f};
+    kn_tensor *in[2] = {a, b};
+    return run(KN_OP_BINARY, &p, in, 2, y);
+}
+
+/* A small deterministic generator for reference tests. */
+static uint32_t rng_state = 12345;
+static float rand_float(float lo, float hi) {
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return lo + (hi - lo) * (float)(rng_state >> 8) / (float)(1u << 24);
+}
+
+/* ---- BINARY ------------------------------------------------------------- */
+
+static void binary_same_shape(void) {
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {10, 20, 30, 40, 50, 60}, y[6];
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 2, 2, 3), tb = tensor(KILN_FLOAT32, b, 2, 2, 3);
+    kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(binary(KN_BINARY_ADD, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 2, 3) && ty.dtype == KILN_FLOAT32);
+    float want[6] = {11, 22, 33, 44, 55, 66};
+    CHECK_ARRAY_NEAR(y, want, 6, 0);
+}
+
+static void binary_scalar_both_ways(void) {
+    float a[4] = {1, 2, 3, 4}, s = 10, y[4];
+    kn_tensor tv = tensor(KILN_FLOAT32, a, 2, 2, 2), ts = tensor(KILN_FLOAT32, &s, 0);
+    kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(binary(KN_BINARY_SUB, KN_ACT_NONE, &tv, &ts, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 2, 2));
+    float want_vs[4] = {-9, -8, -7, -6};
+    CHECK_ARRAY_NEAR(y, want_vs, 4, 0);
+    CHECK(binary(KN_BINARY_SUB, KN_ACT_NONE, &ts, &tv, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 2, 2));
+    float want_sv[4] = {9, 8, 7, 6};
+    CHECK_ARRAY_NEAR(y, want_sv, 4, 0);
+    /* A [1,1] tensor broadcasts like a scalar. */
+    kn_tensor t11 = tensor(KILN_FLOAT32, &s, 2, 1, 1);
+    CHECK(binary(KN_BINARY_DIV, KN_ACT_NONE, &tv, &t11, &ty) == KILN_OK);
+    float want_div[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+    CHECK_ARRAY_NEAR(y, want_div, 4, 1e-7);
+}
+
+static void binary_column_with_row(void) {
+    float a[3] = {1, 2, 3}, b[4] = {10, 20, 30, 40}, y[12];
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 2, 3, 1), tb = tensor(KILN_FLOAT32, b, 2, 1, 4);
+    kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(binary(KN_BINARY_ADD, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 3, 4));
+    float want[12] = {11, 21, 31, 41, 12, 22, 32, 42, 13, 23, 33, 43};
+    CHECK_ARRAY_NEAR(y, want, 12, 0);
+}
+
+static void binary_rank3_with_rank2(void) {
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[4] = {1, 10, 100, 1000}, y[24];
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 3, 2, 1, 3), tb = tensor(KILN_FLOAT32, b, 2, 4, 1);
+    kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(binary(KN_BINARY_MUL, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 3, 2, 4, 3));
+    float want[24] = {1, 2, 3, 10, 20, 30, 100, 200, 300, 1000, 2000, 3000,
+                      4, 5, 6, 40, 50, 60, 400, 500, 600, 4000, 5000, 6000};
+    CHECK_ARRAY_NEAR(y, want, 24, 0);
+}
+
+static void binary_scalars(void) {
+    float a = 3, b = 4, y = 0;
+    kn_tensor ta = tensor(KILN_FLOAT32, &a, 0), tb = tensor(KILN_FLOAT32, &b, 0);
+    kn_tensor ty = tensor(KILN_FLOAT32, &y, 0);
+    CHECK(binary(KN_BINARY_POW, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(ty.rank == 0);
+    CHECK_NEAR(y, 81, 1e-4);
+}
+
+static void binary_int32(void) {
+    int32_t a[6] = {1, 2, 3, 4, 5, INT32_MAX}, b[3] = {10, -20, 1}, y[6];
+    kn_tensor ta = tensor(KILN_INT32, a, 2, 2, 3), tb = tensor(KILN_INT32, b, 1, 3);
+    kn_tensor ty = tensor(KILN_INT32, y, 0);
+    CHECK(binary(KN_BINARY_ADD, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 2, 3) && ty.dtype == KILN_INT32);
+    int32_t want_add[6] = {11, -18, 4, 14, -15, INT32_MIN}; /* wraps, as in TF */
+    CHECK(memcmp(y, want_add, sizeof y) == 0);
+    CHECK(binary(KN_BINARY_SQUARED_DIFFERENCE, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(y[0] == 81 && y[1] == 484 && y[2] == 4 && y[3] == 36);
+    CHECK(binary(KN_BINARY_MIN, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(y[0] == 1 && y[1] == -20 && y[5] == 1);
+    CHECK(binary(KN_BINARY_MAX, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(y[0] == 10 && y[1] == 2 && y[5] == INT32_MAX);
+    CHECK(binary(KN_BINARY_MUL, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(y[0] == 10 && y[1] == -40 && y[4] == -100);
+    CHECK(binary(KN_BINARY_SUB, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(y[0] == -9 && y[1] == 22 && y[2] == 2);
+}
+
+static void binary_each_kind(void) {
+    float a[4] = {-2, 0.5f, 3, 4}, b[4] = {2, 4, -1, 0.5f}, y[4];
+    static const float want[KN_BINARY_COUNT][4] = {
+        [KN_BINARY_ADD] = {0, 4.5f, 2, 4.5f},
+        [KN_BINARY_SUB] = {-4, -3.5f, 4, 3.5f},
+        [KN_BINARY_MUL] = {-4, 2, -3, 2},
+        [KN_BINARY_DIV] = {-1, 0.125f, -3, 8},
+        [KN_BINARY_MAX] = {2, 4, 3, 4},
+        [KN_BINARY_MIN] = {-2, 0.5f, -1, 0.5f},
+        [KN_BINARY_POW] = {4, 0.0625f, 1.0f / 3, 2},
+        [KN_BINARY_SQUARED_DIFFERENCE] = {16, 12.25f, 16, 12.25f},
+        [KN_BINARY_PRELU] = {-4, 0.5f, 3, 4},
+    };
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 1, 4), tb = tensor(KILN_FLOAT32, b, 1, 4);
+    for (int k = 0; k < KN_BINARY_COUNT; k++) {
+        kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+        CHECK(binary(k, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+        CHECK_ARRAY_NEAR(y, want[k], 4, 1e-6);
+    }
+}
+
+static void binary_prelu_per_channel(void) {
+    float x[6] = {-1, -2, 3, 4, -5, -6}, alpha[2] = {0.5f, 0.25f}, y[6];
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 2, 3, 2), ta = tensor(KILN_FLOAT32, alpha, 1, 2);
+    kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(binary(KN_BINARY_PRELU, KN_ACT_NONE, &tx, &ta, &ty) == KILN_OK);
+    float want[6] = {-0.5f, -0.5f, 3, 4, -2.5f, -1.5f};
+    CHECK_ARRAY_NEAR(y, want, 6, 0);
+}
+
+static void binary_fused_activation(void) {
+    float a[4] = {-3, 1, 5, 8}, one = 1, y[4];
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 1, 4), tb = tensor(KILN_FLOAT32, &one, 0);
+    kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(binary(KN_BINARY_ADD, KN_ACT_RELU6, &ta, &tb, &ty) == KILN_OK);
+    float want6[4] = {0, 2, 6, 6};
+    CHECK_ARRAY_NEAR(y, want6, 4, 0);
+    CHECK(binary(KN_BINARY_ADD, KN_ACT_LEAKY_RELU, &ta, &tb, &ty) == KILN_OK); /* alpha 0.1 */
+    float want_leaky[4] = {-0.2f, 2, 6, 9};
+    CHECK_ARRAY_NEAR(y, want_leaky, 4, 1e-6);
+}
+
+/* y[i] for output index i of a naive broadcast: unravel, then re-ravel into
+ * each input with broadcast dims pinned to 0. */
+static size_t broadcast_index(const kn_tensor *x, const kn_tensor *y, size_t i) {
+    size_t xi = 0, x_step = 1;
+    for (int d = y->rank - 1; d >= 0; d--) {
+        size_t coord = i % (size_t)y->dims[d];
+        i /= (size_t)y->dims[d];
+        int xd = d - (y->rank - x->rank);
+        if (xd < 0) continue;
+        if (x->dims[xd] != 1) xi += coord * x_step;
+        x_step *= (size_t)x->dims[xd];
+    }
+    return xi;
+}
+
+static void binary_matches_reference(void) {
+    static const struct { int ra; int32_t da[4]; int rb; int32_t db[4]; } cases[] = {
+        {4, {1, 5, 6, 7}, 1, {7}},        /* per-channel bias */
+        {4, {1, 5, 6, 7}, 4, {1, 1, 1, 7}},
+        {4, {1, 5, 6, 7}, 4, {1, 5, 6, 1}}, /* per-pixel scale */
+        {4, {2, 5, 6, 7}, 4, {2, 1, 1, 7}}, /* squeeze-excite */
+        {3, {5, 1, 7}, 3, {1, 6, 1}},
+        {2, {6, 1}, 4, {2, 5, 6, 7}},
+        {3, {3, 1, 1500}, 1, {1500}},     /* rows longer than the activation chunk */
+        {1, {7}, 3, {5, 6, 1}},
+    };
+    static float a[2 * 5 * 6 * 7 + 4500], b[2 * 5 * 6 * 7 + 4500], y[2 * 5 * 6 * 7 + 4500];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        kn_tensor ta = tensor(KILN_FLOAT32, a, 0), tb = tensor(KILN_FLOAT32, b, 0);
+        ta.rank = cases[c].ra;
+        tb.rank = cases[c].rb;
+        memcpy(ta.dims, cases[c].da, sizeof cases[c].da);
+        memcpy(tb.dims, cases[c].db, sizeof cases[c].db);
+        for (size_t i = 0; i < kn_tensor_count(&ta); i++) a[i] = rand_float(-2, 2);
+        for (size_t i = 0; i < kn_tensor_count(&tb); i++) b[i] = rand_float(-2, 2);
+        for (int kind = KN_BINARY_ADD; kind <= KN_BINARY_MIN; kind++) {
+            kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+            CHECK(binary(kind, KN_ACT_RELU, &ta, &tb, &ty) == KILN_OK);
+            size_t n = kn_tensor_count(&ty), bad = 0;
+            for (size_t i = 0; i < n; i++) {
+                float u = a[broadcast_index(&ta, &ty, i)], v = b[broadcast_index(&tb, &ty, i)];
+                float want = kind == KN_BINARY_ADD ? u + v : kind == KN_BINARY_SUB ? u - v
+                           : kind == KN_BINARY_MUL ? u * v : kind == KN_BINARY_DIV ? u / v
+                           : kind == KN_BINARY_MAX ? (u > v ? u : v) : (u < v ? u : v);
+                want = want > 0 ? want : 0;
+                bad += !(fabsf(y[i] - want) <= 1e-6f * (1 + fabsf(want)));
+            }
+            if (bad) fprintf(stderr, "case %zu kind %d: %zu mismatches\n", c, kind, bad);
+            CHECK(bad == 0);
+        }
+    }
+}
+
+static void binary_in_place(void) {
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[3] = {1, 2, 3};
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 2, 2, 3), tb = tensor(KILN_FLOAT32, b, 1, 3);
+    kn_tensor ty = tensor(KILN_FLOAT32, a, 0);
+    CHECK(binary(KN_BINARY_MUL, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    float want[6] = {1, 4, 9, 4, 10, 18};
+    CHECK_ARRAY_NEAR(a, want, 6, 0);
+}
+
+static void binary_errors(void) {
+    kn_tensor a23 = tensor(KILN_FLOAT32, NULL, 2, 2, 3), a43 = tensor(KILN_FLOAT32, NULL, 2, 4, 3);
+    kn_binary_params add = {.kind = KN_BINARY_ADD};
+    kn_tensor *in[2] = {&a23, &a43};
+    expect_infer_error(KN_OP_BINARY, &add, in, 2, KILN_ERR_BAD_BUNDLE);
+    CHECK(strstr(kiln_last_error(), "float32[2,3]") && strstr(kiln_last_error(), "float32[4,3]"));
+
+    kn_tensor i23 = tensor(KILN_INT32, NULL, 2, 2, 3), i3 = tensor(KILN_INT32, NULL, 1, 3);
+    kn_tensor *mixed[2] = {&a23, &i3}, *ints[2] = {&i23, &i3};
+    expect_infer_error(KN_OP_BINARY, &add, mixed, 2, KILN_ERR_BAD_BUNDLE);
+    kn_binary_params pow_p = {.kind = KN_BINARY_POW};
+    expect_infer_error(KN_OP_BINARY, &pow_p, ints, 2, KILN_ERR_UNSUPPORTED);
+    CHECK(strstr(kiln_last_error(), "POW") && strstr(kiln_last_error(), "int32"));
+    kn_binary_params relu_int = {.kind = KN_BINARY_ADD, .act = KN_ACT_RELU};
+    expect_infer_error(KN_OP_BINARY, &relu_int, ints, 2, KILN_ERR_UNSUPPORTED);
+
+    kn_tensor *same[2] = {&a23, &a23};
+    kn_binary_params bad_kind = {.kind = KN_BINARY_COUNT}, prelu_act = {.kind = KN_BINARY_ADD, .act = KN_ACT_PRELU};
+    expect_infer_error(KN_OP_BINARY, &bad_kind, same, 2, KILN_ERR_BAD_BUNDLE);
+    expect_infer_error(KN_OP_BINARY, &prelu_act, same, 2, KILN_ERR_BAD_BUNDLE);
+    expect_infer_error(KN_OP_BINARY, &add, same, 1, KILN_ERR_BAD_BUNDLE);
+    kn_tensor *missing[2] = {&a23, NULL};
+    expect_infer_error(KN_OP_BINARY, &add, missing, 2, KILN_ERR_BAD_BUNDLE);
+
+    /* [65536,1] + [1,65536] would be 2^32 elements. */
+    kn_tensor col = tensor(KILN_FLOAT32, NULL, 2, 65536, 1), row = tensor(KILN_FLOAT32, NULL, 2, 1, 65536);
+    kn_tensor *huge[2] = {&col, &row};
+    expect_infer_error(KN_OP_BINARY, &add, huge, 2, KILN_ERR_BAD_BUNDLE);
+}
+
+/* ---- UNARY -------------------------------------------------------------- */
+
+static kiln_status unary(int kind, kn_tensor *x, kn_tensor *y) {
+    kn_unary_params p = {.kind = kind, .alpha = 0.2f};
+    return run(KN_OP_UNARY, &p, &x, 1, y);
+}
+
+static void unary_each_kind(void) {
+    float x[4] = {-2, -0.5f, 0.5f, 7}, pos[4] = {0.25f, 1, 4, 16}, y[4];
+    static const struct { int kind; bool positive; float want[4]; } cases[] = {
+        {KN_UNARY_RELU, false, {0, 0, 0.5f, 7}},
+        {KN_UNARY_RELU6, false, {0, 0, 0.5f, 6}},
+        {KN_UNARY_ELU, false, {-0.86466472f, -0.39346934f, 0.5f, 7}},
+        {KN_UNARY_SIGMOID, false, {0.11920292f, 0.37754067f, 0.62245933f, 0.99908895f}},
+        {KN_UNARY_TANH, false, {-0.96402758f, -0.46211716f, 0.46211716f, 0.99999834f}},
+        {KN_UNARY_LEAKY_RELU, false, {-0.4f, -0.1f, 0.5f, 7}},
+        {KN_UNARY_SQUARE, false, {4, 0.25f, 0.25f, 49}},
+        {KN_UNARY_EXP, false, {0.13533528f, 0.60653066f, 1.6487213f, 1096.6332f}},
+        {KN_UNARY_NEG, false, {2, 0.5f, -0.5f, -7}},
+        {KN_UNARY_ABS, false, {2, 0.5f, 0.5f, 7}},
+        {KN_UNARY_RSQRT, true, {2, 1, 0.5f, 0.25f}},
+        {KN_UNARY_SQRT, true, {0.5f, 1, 2, 4}},
+        {KN_UNARY_LOG, true, {-1.3862944f, 0, 1.3862944f, 2.7725887f}},
+    };
+    CHECK(sizeof cases / sizeof cases[0] == KN_UNARY_COUNT);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        kn_tensor tx = tensor(KILN_FLOAT32, cases[c].positive ? pos : x, 2, 2, 2);
+        kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+        CHECK(unary(cases[c].kind, &tx, &ty) == KILN_OK);
+        CHECK(has_shape(&ty, 2, 2, 2) && ty.dtype == KILN_FLOAT32);
+        for (int i = 0; i < 4; i++) CHECK_NEAR(y[i], cases[c].want[i], 2e-6 * (1 + fabs(cases[c].want[i])));
+    }
+}
+
+static void unary_int32(void) {
+    int32_t x[4] = {-3, 0, 5, INT32_MIN}, y[4];
+    kn_tensor tx = tensor(KILN_INT32, x, 1, 4), ty = tensor(KILN_INT32, y, 0);
+    CHECK(unary(KN_UNARY_NEG, &tx, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_INT32 && y[0] == 3 && y[1] == 0 && y[2] == -5 && y[3] == INT32_MIN);
+    CHECK(unary(KN_UNARY_ABS, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == 3 && y[1] == 0 && y[2] == 5 && y[3] == INT32_MIN);
+    CHECK(unary(KN_UNARY_SQUARE, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == 9 && y[1] == 0 && y[2] == 25 && y[3] == 0);
+    CHECK(unary(KN_UNARY_RELU, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == 0 && y[1] == 0 && y[2] == 5 && y[3] == 0);
+}
+
+static void unary_in_place_and_errors(void) {
+    float x[3] = {-1, 0, 4};
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 1, 3), ty = tensor(KILN_FLOAT32, x, 0);
+    CHECK(unary(KN_UNARY_SQUARE, &tx, &ty) == KILN_OK);
+    CHECK(x[0] == 1 && x[1] == 0 && x[2] == 16);
+
+    kn_tensor ti = tensor(KILN_INT32, NULL, 1, 3), tb = tensor(KILN_BOOL, NULL, 1, 3);
+    kn_tensor *in = &ti;
+    kn_unary_params exp_p = {.kind = KN_UNARY_EXP}, neg = {.kind = KN_UNARY_NEG}, bad = {.kind = -1};
+    expect_infer_error(KN_OP_UNARY, &exp_p, &in, 1, KILN_ERR_UNSUPPORTED);
+    CHECK(strstr(kiln_last_error(), "EXP") && strstr(kiln_last_error(), "int32"));
+    in = &tb;
+    expect_infer_error(KN_OP_UNARY, &neg, &in, 1, KILN_ERR_UNSUPPORTED);
+    in = &tx;
+    expect_infer_error(KN_OP_UNARY, &bad, &in, 1, KILN_ERR_BAD_BUNDLE);
+}
+
+/* ---- SOFTMAX ------------------------------------------------------------ */
+
+static void softmax_rows(void) {
+    /* Rows 2 and 3 would overflow expf without subtracting the max. */
+    float x[9] = {1, 2, 3, 1000, 1001, 1002, -1000, 0, -1000}, y[9];
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 2, 3, 3), ty = tensor(KILN_FLOAT32, y, 0);
+    kn_softmax_params p = {.axis = 1};
+    kn_tensor *in = &tx;
+    CHECK(run(KN_OP_SOFTMAX, &p, &in, 1, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 3, 3));
+    float want[9] = {0.090030573f, 0.24472847f, 0.66524096f, 0.090030573f, 0.24472847f, 0.66524096f, 0, 1, 0};
+    CHECK_ARRAY_NEAR(y, want, 9, 1e-6);
+}
+
+static void softmax_first_axis(void) {
+    float x[4] = {-1, 5, 0, 5}, y[4];
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 2, 2, 2), ty = tensor(KILN_FLOAT32, y, 0);
+    kn_softmax_params p = {.axis = 0};
+    kn_tensor *in = &tx;
+    CHECK(run(KN_OP_SOFTMAX, &p, &in, 1, &ty) == KILN_OK);
+    float want[4] = {0.26894142f, 0.5f, 0.73105858f, 0.5f};
+    CHECK_ARRAY_NEAR(y, want, 4, 1e-6);
+}
+
+static void softmax_errors(void) {
+    kn_tensor x = tensor(KILN_FLOAT32, NULL, 2, 3, 3), scalar = tensor(KILN_FLOAT32, NULL, 0);
+    kn_tensor ints = tensor(KILN_INT32, NULL, 1, 3);
+    kn_tensor *in = &x;
+    kn_softmax_params axis2 = {.axis = 2}, neg = {.axis = -1}, axis0 = {.axis = 0};
+    expect_infer_error(KN_OP_SOFTMAX, &axis2, &in, 1, KILN_ERR_BAD_BUNDLE);
+    CHECK(strstr(kiln_last_error(), "axis 2") != NULL);
+    expect_infer_error(KN_OP_SOFTMAX, &neg, &in, 1, KILN_ERR_BAD_BUNDLE);
+    in = &scalar;
+    expect_infer_error(KN_OP_SOFTMAX, &axis0, &in, 1, KILN_ERR_BAD_BUNDLE);
+    in = &ints;
+    expect_infer_error(KN_OP_SOFTMAX, &axis0, &in, 1, KILN_ERR_BAD_BUNDLE);
+}
+
+/* ---- REDUCE ------------------------------------------------------------- */
+
+static kiln_status reduce(int kind, int mask, int keep, kn_tensor *x, kn_tensor *y) {
+    kn_reduce_params p = {.kind = kind, .axes_mask = mask, .keep_dims = keep};
+    return run(KN_OP_REDUCE, &p, &x, 1, y);
+}
+
+static void reduce_spatial_mean(void) {
+    float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, y[3];
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 4, 1, 2, 2, 3), ty = tensor(KILN_FLOAT32, y, 0);
+    float want[3] = {5.5f, 6.5f, 7.5f};
+    CHECK(reduce(KN_REDUCE_MEAN, 0x6, 1, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 4, 1, 1, 1, 3));
+    CHECK_ARRAY_NEAR(y, want, 3, 0);
+    memset(y, 0, sizeof y);
+    CHECK(reduce(KN_REDUCE_MEAN, 0x6, 0, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 1, 3));
+    CHECK_ARRAY_NEAR(y, want, 3, 0);
+}
+
+static void reduce_kinds(void) {
+    float x[6] = {1, -2, 3, 4, 5, -6}, y[3];
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 2, 2, 3), ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(reduce(KN_REDUCE_SUM, 0x1, 0, &tx, &ty) == KILN_OK);
+    float sum0[3] = {5, 3, -3};
+    CHECK(has_shape(&ty, 1, 3));
+    CHECK_ARRAY_NEAR(y, sum0, 3, 0);
+    CHECK(reduce(KN_REDUCE_MAX, 0x2, 1, &tx, &ty) == KILN_OK);
+    float max1[2] = {3, 5};
+    CHECK(has_shape(&ty, 2, 2, 1));
+    CHECK_ARRAY_NEAR(y, max1, 2, 0);
+    CHECK(reduce(KN_REDUCE_MIN, 0x2, 0, &tx, &ty) == KILN_OK);
+    float min1[2] = {-2, -6};
+    CHECK_ARRAY_NEAR(y, min1, 2, 0);
+    CHECK(reduce(KN_REDUCE_PROD, 0x2, 0, &tx, &ty) == KILN_OK);
+    float prod1[2] = {-6, -120};
+    CHECK_ARRAY_NEAR(y, prod1, 2, 0);
+    CHECK(reduce(KN_REDUCE_PROD, 0x1, 0, &tx, &ty) == KILN_OK);
+    float prod0[3] = {4, -10, -18};
+    CHECK_ARRAY_NEAR(y, prod0, 3, 0);
+    CHECK(reduce(KN_REDUCE_SUM, 0x3, 0, &tx, &ty) == KILN_OK);
+    CHECK(ty.rank == 0);
+    CHECK_NEAR(y[0], 5, 0);
+}
+
+static void reduce_outer_and_inner_axes(void) {
+    float x[12], y[3];
+    for (int i = 0; i < 12; i++) x[i] = (float)i; /* x[i][j][k] = 6i + 2j + k */
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 3, 2, 3, 2), ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(reduce(KN_REDUCE_SUM, 0x5, 1, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 3, 1, 3, 1));
+    float want[3] = {14, 22, 30};
+    CHECK_ARRAY_NEAR(y, want, 3, 0);
+}
+
+static void reduce_int32(void) {
+    int32_t x[4] = {-7, 2, 7, 3}, y[2];
+    kn_tensor tx = tensor(KILN_INT32, x, 2, 2, 2), ty = tensor(KILN_INT32, y, 0);
+    CHECK(reduce(KN_REDUCE_MEAN, 0x2, 0, &tx, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_INT32 && y[0] == -2 && y[1] == 5); /* -5/2 truncates toward zero */
+    CHECK(reduce(KN_REDUCE_MEAN, 0x1, 0, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == 0 && y[1] == 2);
+    CHECK(reduce(KN_REDUCE_MAX, 0x1, 0, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == 7 && y[1] == 3);
+    CHECK(reduce(KN_REDUCE_MIN, 0x2, 0, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == -7 && y[1] == 3);
+    CHECK(reduce(KN_REDUCE_PROD, 0x2, 0, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == -14 && y[1] == 21);
+    CHECK(reduce(KN_REDUCE_SUM, 0x3, 1, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 1, 1) && y[0] == 5);
+}
+
+static void reduce_empty_mask_and_empty_axis(void) {
+    float x[6] = {1, 2, 3, 4, 5, 6}, y[6] = {0};
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 2, 2, 3), ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(reduce(KN_REDUCE_MAX, 0, 0, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 2, 3));
+    CHECK_ARRAY_NEAR(y, x, 6, 0);
+
+    /* Reducing an empty axis: SUM 0, PROD 1, MEAN NaN; MAX has no answer. */
+    float dummy = 0;
+    kn_tensor empty = tensor(KILN_FLOAT32, &dummy, 2, 0, 3);
+    CHECK(reduce(KN_REDUCE_SUM, 0x1, 0, &empty, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 1, 3) && y[0] == 0 && y[2] == 0);
+    CHECK(reduce(KN_REDUCE_PROD, 0x1, 0, &empty, &ty) == KILN_OK);
+    CHECK(y[0] == 1 && y[2] == 1);
+    CHECK(reduce(KN_REDUCE_MEAN, 0x1, 0, &empty, &ty) == KILN_OK);
+    CHECK(isnan(y[0]) && isnan(y[2]));
+    kn_tensor *in = &empty;
+    kn_reduce_params max0 = {.kind = KN_REDUCE_MAX, .axes_mask = 0x1};
+    expect_infer_error(KN_OP_REDUCE, &max0, &in, 1, KILN_ERR_BAD_BUNDLE);
+    CHECK(strstr(kiln_last_error(), "empty") != NULL);
+}
+
+/* All 16 axis subsets of a rank-4 tensor, every kind, against a naive loop. */
+static void reduce_matches_reference(void) {
+    enum { N = 2 * 3 * 4 * 5 };
+    const int32_t dims[4] = {2, 3, 4, 5};
+    float x[N], y[N], want[N];
+    for (int i = 0; i < N; i++) x[i] = rand_float(0.5f, 1.5f);
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 4, 2, 3, 4, 5);
+    for (int mask = 0; mask < 16; mask++)
+        for (int kind = 0; kind < KN_REDUCE_COUNT; kind++) {
+            kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+            CHECK(reduce(kind, mask, 1, &tx, &ty) == KILN_OK);
+            size_t n_out = kn_tensor_count(&ty), n_red = N / n_out;
+            for (size_t o = 0; o < n_out; o++)
+                want[o] = kind == KN_REDUCE_MAX ? -INFINITY : kind == KN_REDUCE_MIN ? INFINITY
+                        : kind == KN_REDUCE_PROD ? 1 : 0;
+            for (int i = 0; i < N; i++) {
+                size_t rest = (size_t)i, o = 0, o_step = 1;
+                for (int d = 3; d >= 0; d--) {
+                    size_t coord = rest % (size_t)dims[d];
+                    rest /= (size_t)dims[d];
+                    if (mask >> d & 1) continue;
+                    o += coord * o_step;
+                    o_step *= (size_t)dims[d];
+                }
+                float v = x[i];
+                want[o] = kind == KN_REDUCE_MAX ? fmaxf(want[o], v) : kind == KN_REDUCE_MIN ? fminf(want[o], v)
+                        : kind == KN_REDUCE_PROD ? want[o] * v : want[o] + v;
+            }
+            for (size_t o = 0; o < n_out; o++) {
+                if (kind == KN_REDUCE_MEAN) want[o] /= (float)n_red;
+                if (!(fabsf(y[o] - want[o]) <= 1e-5f * (1 + fabsf(want[o])))) {
+                    fprintf(stderr, "mask %#x kind %d: y[%zu] = %g, want %g\n", (unsigned)mask, kind, o,
+                            (double)y[o], (double)want[o]);
+                    check_failures++;
+                    break;
+                }
+            }
+        }
+}
+
+static void reduce_errors(void) {
+    kn_tensor x = tensor(KILN_FLOAT32, NULL, 2, 2, 3), u8 = tensor(KILN_UINT8, NULL, 2, 2, 3);
+    kn_tensor *in = &x;
+    kn_reduce_params beyond = {.kind = KN_REDUCE_SUM, .axes_mask = 0x4}, kind = {.kind = 9, .axes_mask = 1};
+    kn_reduce_params keep = {.kind = KN_REDUCE_SUM, .axes_mask = 1, .keep_dims = 2};
+    expect_infer_error(KN_OP_REDUCE, &beyond, &in, 1, KILN_ERR_BAD_BUNDLE);
+    CHECK(strstr(kiln_last_error(), "0x4") != NULL);
+    expect_infer_error(KN_OP_REDUCE, &kind, &in, 1, KILN_ERR_BAD_BUNDLE);
+    expect_infer_error(KN_OP_REDUCE, &keep, &in, 1, KILN_ERR_BAD_BUNDLE);
+    in = &u8;
+    expect_infer_error(KN_OP_REDUCE, &beyond, &in, 1, KILN_ERR_UNSUPPORTED);
+}
+
+/* ---- CONCAT ------------------------------------------------------------- */
+
+static void concat_three(int axis, kn_tensor *a, kn_tensor *b, kn_tensor *c, const float *want) {
+    float y[16];
+    kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
+    kn_concat_params p = {.axis = axis};
+    kn_tensor *in[3] = {a, b, c};
+    CHECK(run(KN_OP_CONCAT, &p, in, 3, &ty) == KILN_OK);
+    CHECK(ty.rank == 3 && ty.dims[axis] == 4 && kn_tensor_count(&ty) == 16);
+    CHECK_ARRAY_NEAR(y, want, 16, 0);
+}
+
+static void concat_axes(void) {
+    float a[4] = {1, 2, 3, 4}, b[8] = {10, 11, 12, 13, 14, 15, 16, 17}, c[4] = {20, 21, 22, 23};
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 3, 1, 2, 2), tb = tensor(KILN_FLOAT32, b, 3, 2, 2, 2);
+    kn_tensor tc = tensor(KILN_FLOAT32, c, 3, 1, 2, 2);
+    float want0[16] = {1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23};
+    concat_three(0, &ta, &tb, &tc, want0);
+
+    ta = tensor(KILN_FLOAT32, a, 3, 2, 1, 2);
+    tc = tensor(KILN_FLOAT32, c, 3, 2, 1, 2);
+    float want1[16] = {1, 2, 10, 11, 12, 13, 20, 21, 3, 4, 14, 15, 16, 17, 22, 23};
+    concat_three(1, &ta, &tb, &tc, want1);
+
+    ta = tensor(KILN_FLOAT32, a, 3, 2, 2, 1);
+    tc = tensor(KILN_FLOAT32, c, 3, 2, 2, 1);
+    float want2[16] = {1, 10, 11, 20, 2, 12, 13, 21, 3, 14, 15, 22, 4, 16, 17, 23};
+    concat_three(2, &ta, &tb, &tc, want2);
+}
+
+static void concat_bytes(void) {
+    uint8_t a[2] = {1, 2}, b[4] = {3, 4, 5, 6}, y[6];
+    kn_tensor ta = tensor(KILN_UINT8, a, 2, 2, 1), tb = tensor(KILN_UINT8, b, 2, 2, 2);
+    kn_tensor ty = tensor(KILN_UINT8, y, 0);
+    kn_concat_params p = {.axis = 1};
+    kn_tensor *in[2] = {&ta, &tb};
+    CHECK(run(KN_OP_CONCAT, &p, in, 2, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 2, 3) && ty.dtype == KILN_UINT8);
+    uint8_t want[6] = {1, 3, 4, 2, 5, 6};
+    CHECK(memcmp(y, want, 6) == 0);
+}
+
+static void concat_errors(void) {
+    kn_tensor a = tensor(KILN_FLOAT32, NULL, 2, 2, 3), b = tensor(KILN_FLOAT32, NULL, 2, 3, 3);
+    kn_tensor i = tensor(KILN_INT32, NULL, 2, 2, 3), s = tensor(KILN_FLOAT32, NULL, 0);
+    kn_concat_params axis1 = {.axis = 1}, axis2 = {.axis = 2}, axis0 = {.axis = 0};
+    kn_tensor *ab[2] = {&a, &b}, *ai[2] = {&a, &i}, *ss[2] = {&s, &s};
+    expect_infer_error(KN_OP_CONCAT, &axis1, ab, 2, KILN_ERR_BAD_BUNDLE); /* dim 0 differs */
+    CHECK(strstr(kiln_last_error(), "dim 0") != NULL);
+    expect_infer_error(KN_OP_CONCAT, &axis2, ab, 2, KILN_ERR_BAD_BUNDLE);
+    expect_infer_error(KN_OP_CONCAT, &axis0, ai, 2, KILN_ERR_BAD_BUNDLE);
+    expect_infer_error(KN_OP_CONCAT, &axis0, ss, 2, KILN_ERR_BAD_BUNDLE);
+    expect_infer_error(KN_OP_CONCAT, &axis0, ab, 0, KILN_ERR_BAD_BUNDLE);
+    /* Two inputs whose joined axis passes INT32_MAX. */
+    kn_tensor big = tensor(KILN_FLOAT32, NULL, 1, INT32_MAX - 5);
+    kn_tensor *bb[2] = {&big, &big};
+    expect_infer_error(KN_OP_CONCAT, &axis0, bb, 2, KILN_ERR_BAD_BUNDLE);
+}
+
+/* ---- PAD ---------------------------------------------------------------- */
+
+static kiln_status pad(kn_pad_params *p, kn_tensor *x, kn_tensor *y) { return run(KN_OP_PAD, p, &x, 1, y); }
+
+/* The TF docs' examples: [[1,2,3],[4,5,6]] padded by [[1,1],[2,2]]. */
+static void pad_2d_modes(void) {
+    float x[6] = {1, 2, 3, 4, 5, 6}, y[28];
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 2, 2, 3), ty = tensor(KILN_FLOAT32, y, 0);
+    kn_pad_params p = {.mode = KN_PAD_CONSTANT, .before = {1, 2}, .after = {1, 2}};
+    float value = -1;
+    memcpy(&p.value_bits, &value, 4);
+    CHECK(pad(&p, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 4, 7));
+    float constant[28] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 2, 3, -1, -1,
+                          -1, -1, 4, 5, 6, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    CHECK_ARRAY_NEAR(y, constant, 28, 0);
+
+    p.mode = KN_PAD_REFLECT;
+    CHECK(pad(&p, &tx, &ty) == KILN_OK);
+    float reflect[28] = {6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1, 6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1};
+    CHECK_ARRAY_NEAR(y, reflect, 28, 0);
+
+    p.mode = KN_PAD_SYMMETRIC;
+    CHECK(pad(&p, &tx, &ty) == KILN_OK);
+    float symmetric[28] = {2, 1, 1, 2, 3, 3, 2, 2, 1, 1, 2, 3, 3, 2, 5, 4, 4, 5, 6, 6, 5, 5, 4, 4, 5, 6, 6, 5};
+    CHECK_ARRAY_NEAR(y, symmetric, 28, 0);
+}
+
+/* Mirrors by walking back and forth, independently of the op's formula. */
+static int mirror_walk(int i, int n, int mode) {
+    int edge = mode == KN_PAD_SYMMETRIC;
+    while (i < 0 || i >= n) i = i < 0 ? -i - edge : 2 * (n - 1) + edge - i;
+    return i;
+}
+
+/* x[2,3,2,2] padded on the two middle dims (whole [2] blocks per element of
+ * dim 2) and then on the first and last dims, in each mode. */
+static void pad_matches_reference(void) {
+    enum { N = 2 * 3 * 2 * 2 };
+    float x[N], y[512];
+    for (int i = 0; i < N; i++) x[i] = (float)i;
+    const int32_t dims[4] = {2, 3, 2, 2};
+    static const int32_t befores[2][4] = {{0, 2, 1, 0}, {1, 0, 0, 1}}, afters[2][4] = {{0, 1, 1, 0}, {1, 2, 1, 1}};
+    for (int mode = KN_PAD_CONSTANT; mode <= KN_PAD_SYMMETRIC; mode++)
+        for (int c = 0; c < 2; c++) {
+            kn_pad_params p = {.mode = mode, .value_bits = 0x40490fdbu /* 3.14159274f */};
+            memcpy(p.before, befores[c], sizeof befores[c]);
+            memcpy(p.after, afters[c], sizeof afters[c]);
+            kn_tensor tx = tensor(KILN_FLOAT32, x, 4, 2, 3, 2, 2), ty = tensor(KILN_FLOAT32, y, 0);
+            CHECK(pad(&p, &tx, &ty) == KILN_OK);
+            size_t bad = 0, n = kn_tensor_count(&ty);
+            for (size_t o = 0; o < n; o++) {
+                size_t rest = o, src = 0, step = 1;
+                bool fill = false;
+                for (int d = 3; d >= 0; d--) {
+                    int coord = (int)(rest % (size_t)ty.dims[d]) - p.before[d];
+                    rest /= (size_t)ty.dims[d];
+                    if (coord < 0 || coord >= dims[d]) {
+                        if (mode == KN_PAD_CONSTANT) fill = true;
+                        else coord = mirror_walk(coord, dims[d], mode);
+                    }
+                    src += (size_t)(fill ? 0 : coord) * step;
+                    step *= (size_t)dims[d];
+                }
+                bad += y[o] != (fill ? 3.14159274f : x[src]);
+            }
+            if (bad) fprintf(stderr, "mode %d case %d: %zu mismatches\n", mode, c, bad);
+            CHECK(bad == 0);
+        }
+}
+
+static void pad_int_and_bytes(void) {
+    int32_t x[2] = {7, 8}, y[5];
+    kn_tensor tx = tensor(KILN_INT32, x, 1, 2), ty = tensor(KILN_INT32, y, 0);
+    kn_pad_params p = {.mode = KN_PAD_CONSTANT, .before = {1}, .after = {2}, .value_bits = (uint32_t)-5};
+    CHECK(pad(&p, &tx, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_INT32 && has_shape(&ty, 1, 5));
+    CHECK(y[0] == -5 && y[1] == 7 && y[2] == 8 && y[3] == -5 && y[4] == -5);
+
+    uint8_t b[2] = {1, 2}, by[4];
+    kn_tensor tb = tensor(KILN_UINT8, b, 2, 1, 2), tby = tensor(KILN_UINT8, by, 0);
+    kn_pad_params pb = {.mode = KN_PAD_CONSTANT, .before = {1}, .value_bits = 0x1ff};
+    CHECK(pad(&pb, &tb, &tby) == KILN_OK);
+    CHECK(has_shape(&tby, 2, 2, 2) && by[0] == 0xff && by[1] == 0xff && by[2] == 1 && by[3] == 2);
+
+    /* No padding at all is a copy. */
+    kn_pad_params none = {.mode = KN_PAD_REFLECT};
+    CHECK(pad(&none, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 1, 2) && y[0] == 7 && y[1] == 8);
+}
+
+static void pad_errors(void) {
+    kn_tensor x = tensor(KILN_FLOAT32, NULL, 2, 2, 3);
+    kn_tensor *in = &x;
+    kn_pad_params reflect = {.mode = KN_PAD_REFLECT, .before = {0, 3}};
+    expect_infer_error(KN_OP_PAD, &reflect, &in, 1, KILN_ERR_BAD_BUNDLE); /* reflect reaches 2 at most */
+    CHECK(strstr(kiln_last_error(), "REFLECT") && strstr(kiln_last_error(), "at most 2"));
+    kn_pad_params symmetric = {.mode = KN_PAD_SYMMETRIC, .after = {3}};
+    expect_infer_error(KN_OP_PAD, &symmetric, &in, 1, KILN_ERR_BAD_BUNDLE);
+    kn_pad_params negative = {.mode = KN_PAD_CONSTANT, .before = {-1}};
+    expect_infer_error(KN_OP_PAD, &negative, &in, 1, KILN_ERR_BAD_BUNDLE);
+    kn_pad_params beyond = {.mode = KN_PAD_CONSTANT, .after = {0, 0, 1}};
+    expect_infer_error(KN_OP_PAD, &beyond, &in, 1, KILN_ERR_BAD_BUNDLE);
+    kn_pad_params mode = {.mode = 3};
+    expect_infer_error(KN_OP_PAD, &mode, &in, 1, KILN_ERR_BAD_BUNDLE);
+    kn_pad_params huge = {.mode = KN_PAD_CONSTANT, .before = {INT32_MAX}};
+    expect_infer_error(KN_OP_PAD, &huge, &in, 1, KILN_ERR_BAD_BUNDLE);
+}
+
+/* ---- RESHAPE ------------------------------------------------------------ */
+
+static void reshape_copies_and_aliases(void) {
+    int32_t x[6] = {1, 2, 3, 4, 5, 6}, y[6] = {0};
+    kn_tensor tx = tensor(KILN_INT32, x, 2, 2, 3), ty = tensor(KILN_INT32, y, 0);
+    kn_reshape_params p = {.rank = 3, .dims = {3, 1, 2}};
+    kn_tensor *in = &tx;
+    CHECK(run(KN_OP_RESHAPE, &p, &in, 1, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 3, 3, 1, 2) && ty.dtype == KILN_INT32);
+    CHECK(memcmp(x, y, sizeof x) == 0);
+
+    kn_tensor same = tensor(KILN_INT32, x, 0);
+    kn_reshape_params flat = {.rank = 1, .dims = {6}};
+    CHECK(run(KN_OP_RESHAPE, &flat, &in, 1, &same) == KILN_OK);
+    CHECK(has_shape(&same, 1, 6) && x[5] == 6);
+
+    float one = 2.5f, out = 0;
+    kn_tensor t1 = tensor(KILN_FLOAT32, &one, 3, 1, 1, 1), t0 = tensor(KILN_FLOAT32, &out, 0);
+    kn_reshape_params scalar = {.rank = 0};
+    in = &t1;
+    CHECK(run(KN_OP_RESHAPE, &scalar, &in, 1, &t0) == KILN_OK);
+    CHECK(t0.rank == 0 && out == 2.5f);
+}
+
+static void reshape_errors(void) {
+    kn_tensor x = tensor(KILN_FLOAT32, NULL, 2, 2, 3);
+    kn_tensor *in = &x;
+    kn_reshape_params mismatch = {.rank = 2, .dims = {4, 2}};
+    expect_infer_error(KN_OP_RESHAPE, &mismatch, &in, 1, KILN_ERR_BAD_BUNDLE);
+    CHECK(strstr(kiln_last_error(), "float32[2,3]") && strstr(kiln_last_error(), "float32[4,2]"));
+    kn_reshape_params rank = {.rank = 9};
+    expect_infer_error(KN_OP_RESHAPE, &rank, &in, 1, KILN_ERR_BAD_BUNDLE);
+    kn_reshape_params negative = {.rank = 2, .dims = {-2, -3}};
+    expect_infer_error(KN_OP_RESHAPE, &negative, &in, 1, KILN_ERR_BAD_BUNDLE);
+    kn_reshape_params overflow = {.rank = 3, .dims = {65536, 65536, 0x7fffffff}};
+    expect_infer_error(KN_OP_RESHAPE, &overflow, &in, 1, KILN_ERR_BAD_BUNDLE);
+}
+
+int main(void) {
+    RUN(binary_same_shape);
+    RUN(binary_scalar_both_ways);
+    RUN(binary_column_with_row);
+    RUN(binary_rank3_with_rank2);
+    RUN(binary_scalars);
+    RUN(binary_int32);
+    RUN(binary_each_kind);
+    RUN(binary_prelu_per_channel);
+    RUN(binary_fused_activation);
+    RUN(binary_matches_reference);
+    RUN(binary_in_place);
+    RUN(binary_errors);
+    RUN(unary_each_kind);
+    RUN(unary_int32);
+    RUN(unary_in_place_and_errors);
+    RUN(softmax_rows);
+    RUN(softmax_first_axis);
+    RUN(softmax_errors);
+    RUN(reduce_spatial_mean);
+    RUN(reduce_kinds);
+    RUN(reduce_outer_and_inner_axes);
+    RUN(reduce_int32);
+    RUN(reduce_empty_mask_and_empty_axis);
+    RUN(reduce_matches_reference);
+    RUN(reduce_errors);
+    RUN(concat_axes);
+    RUN(concat_bytes);
+    RUN(concat_errors);
+    RUN(pad_2d_modes);
+    RUN(pad_matches_reference);
+    RUN(pad_int_and_bytes);
+    RUN(pad_errors);
+    RUN(reshape_copies_and_aliases);
+    RUN(reshape_errors);
+    return check_summary();
+}
