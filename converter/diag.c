@@ -16,13 +16,19 @@ void kc_error(const char *fmt, ...) {
 }
 
 void kc_error_prefix(const char *fmt, ...) {
-    char prefix[1024], old[sizeof message];
+    char prefix[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(prefix, sizeof prefix - 2, fmt, ap);
     va_end(ap);
-    memcpy(old, message, sizeof old);
-    snprintf(message, sizeof message, "%s: %s", prefix, old);
+    if (n < 0) return;
+    size_t plen = strlen(prefix), mlen = strlen(message);
+    strcat(prefix, ": ");
+    plen += 2;
+    if (plen + mlen >= sizeof message) mlen = sizeof message - plen - 1;
+    memmove(message + plen, message, mlen);
+    memcpy(message + plen + mlen, "", 1);
+    memcpy(message, prefix, plen);
 }
 
 const char *kc_last_error(void) { return message; }

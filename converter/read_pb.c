@@ -279,6 +279,10 @@ static char *copy_bytes(tf_graph *g, const ProtobufCBinaryData *b) {
 }
 
 static bool convert_list(tf_graph *g, tf_attr *a, const Tensorflow__AttrValue__ListValue *l) {
+    if (l->n_tensor || l->n_func) { /* tf_attr has no room for them; read_tfjs refuses them too */
+        kc_error("lists of %s are not supported", l->n_tensor ? "tensors" : "funcs");
+        return false;
+    }
     a->kind = TF_ATTR_LIST;
     a->list_s = alloc_array(g, l->n_s, sizeof *a->list_s);
     a->list_s_len = alloc_array(g, l->n_s, sizeof *a->list_s_len);

@@ -1,8 +1,9 @@
 /*
  * read_pb.h — reads a binary TensorFlow GraphDef (a frozen .pb) into a tf_graph.
  *
- * Every NodeDef becomes a tf_node (attrs as in tf_graph.h: placeholder attrs
- * have kind TF_ATTR_NONE; list(tensor) and list(func) members are not kept).
+ * Every NodeDef becomes a tf_node with attrs as read_tfjs makes them
+ * (placeholder attrs have kind TF_ATTR_NONE; non-empty lists of tensors or
+ * funcs are refused, tf_attr has no room for them).
  * Tensors keep their dtype with host-order data, DT_HALF widened to float32;
  * strings and dtypes without an element size in tf_graph (DT_RESOURCE,
  * DT_BFLOAT16, complex...) keep dtype and shape only, data NULL.

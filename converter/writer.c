@@ -23,7 +23,7 @@ typedef struct {
 
 static size_t buf_put(buf *b, const void *src, size_t n) {
     size_t at = b->len;
-    if (b->oom) return at;
+    if (b->oom || n == 0) return at;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4096;
         while (cap < b->len + n) cap *= 2;
@@ -108,7 +108,7 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
     for (int i = 0; i < p->n_tensors; i++) {
         if (!kc_is_const(p, i)) continue;
         size_t n = kn_tensor_bytes(&p->tensors[i].t);
-        buf_align(&weights, KN_ALIGN);
+        buf_align(&weights, KN_WEIGHT_ALIGN);
         offsets[i] = buf_put(&weights, p->tensors[i].t.data, n);
         stats->weights_size += n;
         stats->n_weights++;
@@ -124,17 +124,15 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
         }
         buf_put(&plan, st->params, st->n_params * 4u);
     }
-    kn_tensor_rec *recs = calloc((size_t)p->n_tensors + 1, sizeof *recs);
+    buf tensors = {0};
     uint32_t *io = malloc(sizeof(uint32_t) * ((size_t)p->n_inputs + p->n_outputs + 1));
-    bool ok = recs && io;
+    bool ok = io != NULL;
     for (int i = 0; ok && i < p->n_tensors; i++) {
         const kn_tensor *t = &p->tensors[i].t;
-        recs[i].name = intern(&strings, t->name);
-        recs[i].dtype = (uint8_t)t->dtype;
-        recs[i].rank = (uint8_t)t->rank;
-        recs[i].storage = kc_is_const(p, i) ? KN_STORAGE_WEIGHTS : KN_STORAGE_ARENA;
-        memcpy(recs[i].dims, t->dims, sizeof recs[i].dims);
-        recs[i].offset = offsets[i];
+        kn_tensor_rec r = {.name = intern(&strings, t->name), .dtype = (uint8_t)t->dtype, .rank = (uint8_t)t->rank,
+                           .storage = kc_is_const(p, i) ? KN_STORAGE_WEIGHTS : KN_STORAGE_ARENA, .offset = offsets[i]};
+        buf_put(&tensors, &r, sizeof r);
+        buf_put(&tensors, t->dims, sizeof(int32_t) * (size_t)t->rank);
     }
     for (int i = 0; ok && i < p->n_inputs; i++) io[i] = (uint32_t)p->inputs[i];
     for (int i = 0; ok && i < p->n_outputs; i++) io[p->n_inputs + i] = (uint32_t)p->outputs[i];
@@ -145,7 +143,7 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
                    .n_outputs = (uint32_t)p->n_outputs};
     const buf sections[KN_SEC_COUNT] = {
         [KN_SEC_STRINGS] = strings,
-        [KN_SEC_TENSORS] = {(uint8_t *)recs, sizeof *recs * (size_t)p->n_tensors, 0, false},
+        [KN_SEC_TENSORS] = tensors,
         [KN_SEC_IO] = {(uint8_t *)io, sizeof *io * ((size_t)p->n_inputs + p->n_outputs), 0, false},
         [KN_SEC_PLAN] = plan,
         [KN_SEC_WEIGHTS] = weights,
@@ -157,7 +155,7 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
         h.sections[i].size = sections[i].len;
         buf_put(&out, sections[i].data, sections[i].len);
     }
-    ok = ok && !strings.oom && !weights.oom && !plan.oom && !out.oom;
+    ok = ok && !strings.oom && !tensors.oom && !weights.oom && !plan.oom && !out.oom;
     if (ok) {
         h.file_size = out.len;
         memcpy(out.data, &h, sizeof h);
@@ -175,7 +173,7 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
     free(strings.data);
     free(weights.data);
     free(plan.data);
-    free(recs);
+    free(tensors.data);
     free(io);
     free(offsets);
     return ok;

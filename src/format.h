@@ -7,10 +7,10 @@
  *   header       kn_header, 128 bytes
  *   sections     each starts on a 64-byte boundary:
  *     STRINGS    NUL-terminated UTF-8 names, referenced by byte offset
- *     TENSORS    n_tensors x kn_tensor_rec
+ *     TENSORS    n_tensors records: kn_tensor_rec, then `rank` int32 dims
  *     IO         n_inputs then n_outputs tensor ids (u32)
  *     PLAN       n_steps variable-length step records (u32 words)
- *     WEIGHTS    constant tensor data, each tensor 64-byte aligned
+ *     WEIGHTS    constant tensor data, each tensor 16-byte aligned
  *
  * A step record is:
  *   word 0   op (low 16 bits) | n_inputs (bits 16-23) | n_outputs (24-31)
@@ -30,7 +30,8 @@
 #define KN_MAGIC 0x4e4c494bu /* "KILN" read as a little-endian u32 */
 #define KN_FORMAT_VERSION 1u
 #define KN_HEADER_SIZE 128u
-#define KN_ALIGN 64u
+#define KN_ALIGN 64u        /* sections, and arena tensors */
+#define KN_WEIGHT_ALIGN 16u /* constant tensors inside WEIGHTS */
 #define KN_NO_STRING 0xffffffffu
 #define KN_NO_TENSOR 0xffffffffu
 
@@ -55,19 +56,19 @@ typedef struct kn_header {
     struct { uint64_t offset, size; } sections[KN_SEC_COUNT];
 } kn_header;
 
+/* A tensor record's fixed part; its dims follow it. */
 typedef struct kn_tensor_rec {
-    uint32_t name;  /* STRINGS offset or KN_NO_STRING */
-    uint8_t dtype;  /* kiln_dtype */
+    uint32_t name;   /* STRINGS offset or KN_NO_STRING */
+    uint8_t dtype;   /* kiln_dtype */
     uint8_t rank;
     uint8_t storage; /* kn_storage */
     uint8_t reserved;
-    int32_t dims[8];
-    uint64_t offset;
+    uint64_t offset; /* 16-byte aligned, into the arena or the WEIGHTS section */
 } kn_tensor_rec;
 
 #define KN_STEP_HEADER_WORDS 3u
 
 _Static_assert(sizeof(kn_header) == KN_HEADER_SIZE, "kn_header is 128 bytes");
-_Static_assert(sizeof(kn_tensor_rec) == 48, "kn_tensor_rec is 48 bytes");
+_Static_assert(sizeof(kn_tensor_rec) == 16, "kn_tensor_rec is 16 bytes");
 
 #endif

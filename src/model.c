@@ -34,10 +34,6 @@ static kiln_status check_sections(const kn_header *h) {
                            (unsigned long long)h->file_size);
         end = off + size;
     }
-    if (h->sections[KN_SEC_TENSORS].size != (uint64_t)h->n_tensors * sizeof(kn_tensor_rec))
-        return kn_fail(KILN_ERR_BAD_BUNDLE, "tensors section is %llu bytes, %u tensors need %llu",
-                       (unsigned long long)h->sections[KN_SEC_TENSORS].size, h->n_tensors,
-                       (unsigned long long)h->n_tensors * sizeof(kn_tensor_rec));
     if (h->sections[KN_SEC_IO].size != ((uint64_t)h->n_inputs + h->n_outputs) * 4)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "io section is %llu bytes, %u inputs and %u outputs need %llu",
                        (unsigned long long)h->sections[KN_SEC_IO].size, h->n_inputs, h->n_outputs,
@@ -83,29 +79,36 @@ static const char *string_at(const kiln_model *m, uint32_t offset) {
 
 static kiln_status load_tensors(kiln_model *m) {
     const kn_header *h = &m->header;
-    const uint8_t *recs = m->bytes + h->sections[KN_SEC_TENSORS].offset;
+    uint64_t pos = h->sections[KN_SEC_TENSORS].offset, end = pos + h->sections[KN_SEC_TENSORS].size;
     uint64_t weights_off = h->sections[KN_SEC_WEIGHTS].offset, weights_size = h->sections[KN_SEC_WEIGHTS].size;
     for (uint32_t i = 0; i < h->n_tensors; i++) {
         kn_tensor_rec r;
-        memcpy(&r, recs + (size_t)i * sizeof r, sizeof r);
-        uint64_t at = h->sections[KN_SEC_TENSORS].offset + (uint64_t)i * sizeof r;
+        int32_t dims[KILN_MAX_RANK];
+        uint64_t at = pos;
+        if (end - pos < sizeof r)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u (byte %llu): the tensors section ends inside it", i,
+                           (unsigned long long)at);
+        memcpy(&r, m->bytes + pos, sizeof r);
+        pos += sizeof r;
         kn_tensor *t = &m->tensors[i];
         t->name = string_at(m, r.name);
         if (!t->name)
             return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u (byte %llu): name offset %u outside the strings", i,
                            (unsigned long long)at, r.name);
+        if (r.rank > KILN_MAX_RANK || end - pos < 4u * r.rank)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s' (byte %llu): rank %u is above %d or overruns the section",
+                           i, t->name, (unsigned long long)at, r.rank, KILN_MAX_RANK);
+        memcpy(dims, m->bytes + pos, 4u * r.rank);
+        pos += 4u * r.rank;
         size_t esize = kiln_dtype_size((kiln_dtype)r.dtype);
         size_t count;
         if (!esize) return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': unknown dtype %u", i, t->name, r.dtype);
-        if (r.rank > KILN_MAX_RANK)
-            return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': rank %u exceeds %d", i, t->name, r.rank,
-                           KILN_MAX_RANK);
-        if (!kn_num_elements(r.dims, r.rank, KN_MAX_ELEMENTS, &count))
+        if (!kn_num_elements(dims, r.rank, KN_MAX_ELEMENTS, &count))
             return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': negative or too many elements (byte %llu)", i,
                            t->name, (unsigned long long)at);
-        kn_set_shape(t, (kiln_dtype)r.dtype, r.rank, r.dims);
+        kn_set_shape(t, (kiln_dtype)r.dtype, r.rank, dims);
         uint64_t bytes = (uint64_t)count * esize;
-        if (r.offset % 16)
+        if (r.offset % KN_WEIGHT_ALIGN)
             return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': offset %llu is not 16-byte aligned", i, t->name,
                            (unsigned long long)r.offset);
         m->offsets[i] = r.offset;
@@ -125,6 +128,9 @@ static kiln_status load_tensors(kiln_model *m) {
             return kn_fail(KILN_ERR_BAD_BUNDLE, "tensor %u '%s': unknown storage %u", i, t->name, r.storage);
         }
     }
+    if (pos != end)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "tensors section has %llu bytes after its %u tensors",
+                       (unsigned long long)(end - pos), h->n_tensors);
     return KILN_OK;
 }
 

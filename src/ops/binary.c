@@ -13,30 +13,21 @@
 typedef void (*row_fn)(void *y, const void *a, const void *b, size_t n);
 enum { VV, VS, SV }; /* vector-vector, vector-scalar, scalar-vector */
 
-#define DEFINE_ROWS(NAME, T, EXPR)                                                   \
-    static void NAME##_vv(void *py, const void *pa, const void *pb, size_t n) {     \
-        T *y = py;                                                                   \
-        const T *va = pa, *vb = pb;                                                  \
-        for (size_t i = 0; i < n; i++) {                                             \
-            T a = va[i], b = vb[i];                                                  \
-            y[i] = (EXPR);                                                           \
-        }                                                                            \
-    }                                                                                \
-    static void NAME##_vs(void *py, const void *pa, const void *pb, size_t n) {     \
-        T *y = py;                                                                   \
-        const T *va = pa, b = *(const T *)pb;                                        \
-        for (size_t i = 0; i < n; i++) {                                             \
-            T a = va[i];                                                             \
-            y[i] = (EXPR);                                                           \
-        }                                                                            \
-    }                                                                                \
-    static void NAME##_sv(void *py, const void *pa, const void *pb, size_t n) {     \
-        T *y = py;                                                                   \
-        const T a = *(const T *)pa, *vb = pb;                                        \
-        for (size_t i = 0; i < n; i++) {                                             \
-            T b = vb[i];                                                             \
-            y[i] = (EXPR);                                                           \
-        }                                                                            \
+#define DEFINE_ROWS(NAME, T, EXPR)                                           \
+    static void NAME##_vv(void *py, const void *pa, const void *pb, size_t n) { \
+        T *y = py;                                                           \
+        const T *va = pa, *vb = pb;                                          \
+        KN_ELEMENTWISE(T, y, n, T a = va[at]; T b = vb[at], EXPR);           \
+    }                                                                        \
+    static void NAME##_vs(void *py, const void *pa, const void *pb, size_t n) { \
+        T *y = py;                                                           \
+        const T *va = pa, b = *(const T *)pb;                                \
+        KN_ELEMENTWISE(T, y, n, T a = va[at], EXPR);                         \
+    }                                                                        \
+    static void NAME##_sv(void *py, const void *pa, const void *pb, size_t n) { \
+        T *y = py;                                                           \
+        const T a = *(const T *)pa, *vb = pb;                                \
+        KN_ELEMENTWISE(T, y, n, T b = vb[at], EXPR);                         \
     }
 #define ROWS(NAME) {NAME##_vv, NAME##_vs, NAME##_sv}
 
@@ -176,7 +167,7 @@ static kiln_status binary_eval(const kn_step *s, void *scratch) {
         for (size_t i = 0; i < n; i += ACT_CHUNK) {
             size_t m = n - i < ACT_CHUNK ? n - i : ACT_CHUNK;
             fn(yr + i * es, ar + i * sa * es, br + i * sb * es, m);
-            kn_act_apply((float *)yr + i, m, p->act, p->act_alpha, NULL, 1);
+            kn_act_apply((float *)y->data + r * n + i, m, p->act, p->act_alpha, NULL, 1);
         }
     }
     return KILN_OK;

@@ -9,9 +9,8 @@
 static kiln_status depthwise_infer(const kn_step *s, kn_tensor *out) {
     const kn_conv_params *p = s->params;
     kiln_status st;
-    if ((st = kn_check_arity(s, 2, 4, sizeof(kn_conv_params) / 4)) ||
-        (st = kn_expect_inputs(s, 0, 2, KILN_FLOAT32)) || (st = kn_check_dims(s->in[0], "input", 4)) ||
-        (st = kn_check_dims(s->in[1], "filter", 4)))
+    if ((st = kn_check_operand_count(s, 2, 4)) || (st = kn_expect_inputs(s, 0, 2, KILN_FLOAT32)) ||
+        (st = kn_check_dims(s->in[0], "input", 4)) || (st = kn_check_dims(s->in[1], "filter", 4)))
         return st;
     const kn_tensor *x = s->in[0], *f = s->in[1];
     if (f->dims[2] != x->dims[3])
@@ -24,7 +23,7 @@ static kiln_status depthwise_infer(const kn_step *s, kn_tensor *out) {
     if ((st = kn_conv_out_hw(p, x, f, dims)) || (st = kn_check_bias(s, dims[3])) ||
         (st = kn_act_check(s, p->act, 3, dims[3])))
         return st;
-    return kn_set_output(out, 4, dims);
+    return kn_set_checked_shape(out, KILN_FLOAT32, 4, dims);
 }
 
 static kiln_status depthwise_eval(const kn_step *s, void *scratch) {

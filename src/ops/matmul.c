@@ -8,9 +8,8 @@
 static kiln_status matmul_infer(const kn_step *s, kn_tensor *out) {
     const kn_matmul_params *p = s->params;
     kiln_status st;
-    if ((st = kn_check_arity(s, 2, 4, sizeof(kn_matmul_params) / 4)) ||
-        (st = kn_expect_inputs(s, 0, 2, KILN_FLOAT32)) || (st = kn_check_dims(s->in[0], "a", 2)) ||
-        (st = kn_check_dims(s->in[1], "b", 2)))
+    if ((st = kn_check_operand_count(s, 2, 4)) || (st = kn_expect_inputs(s, 0, 2, KILN_FLOAT32)) ||
+        (st = kn_check_dims(s->in[0], "a", 2)) || (st = kn_check_dims(s->in[1], "b", 2)))
         return st;
     if ((p->transpose_a != 0 && p->transpose_a != 1) || (p->transpose_b != 0 && p->transpose_b != 1))
         return kn_fail(KILN_ERR_BAD_BUNDLE, "transpose_a %d and transpose_b %d, expected each 0 or 1",
@@ -22,7 +21,7 @@ static kiln_status matmul_infer(const kn_step *s, kn_tensor *out) {
                        "(transpose_b %d, K = %d)", a, p->transpose_a, ka, b, p->transpose_b, kb);
     int32_t dims[2] = {a->dims[p->transpose_a ? 1 : 0], b->dims[p->transpose_b ? 0 : 1]};
     if ((st = kn_check_bias(s, dims[1])) || (st = kn_act_check(s, p->act, 3, dims[1]))) return st;
-    return kn_set_output(out, 2, dims);
+    return kn_set_checked_shape(out, KILN_FLOAT32, 2, dims);
 }
 
 static kiln_status matmul_eval(const kn_step *s, void *scratch) {

@@ -1,39 +1,32 @@
 /* Checks and window arithmetic shared by conv2d.c, depthwise_conv2d.c,
- * matmul.c and pool2d.c. */
+ * matmul.c and pool2d.c (on top of op_util.h's). */
 #ifndef KILN_OPS_NN_UTIL_H
 #define KILN_OPS_NN_UTIL_H
 
 #include "kn.h"
+#include "ops/op_util.h"
 #include "ops/params.h"
 
-/* Most elements any operand or output may have: keeps every element index
- * of eval within a 32-bit size_t (wasm32). */
-#define KN_NN_MAX_ELEMENTS ((size_t)1 << 31)
-#define KN_NN_MAX_PAD (1 << 20)
+#define KN_MAX_PAD (1 << 20)
 
-/* infer: n_in in [min_in, max_in], one output, and a params block of
- * `n_params` words. */
-static inline kiln_status kn_check_arity(const kn_step *s, int min_in, int max_in, uint32_t n_params) {
-    if (s->n_in < min_in || s->n_in > max_in) {
-        if (min_in == max_in)
-            return kn_fail(KILN_ERR_BAD_BUNDLE, "operand count %d, expected %d", s->n_in, min_in);
-        return kn_fail(KILN_ERR_BAD_BUNDLE, "operand count %d, expected %d to %d", s->n_in, min_in, max_in);
-    }
-    if (s->n_out != 1) return kn_fail(KILN_ERR_BAD_BUNDLE, "output count %d, expected 1", s->n_out);
-    if (!s->params || s->n_params != n_params)
-        return kn_fail(KILN_ERR_BAD_BUNDLE, "params block of %u words, expected %u", s->n_params, n_params);
+/* infer: min_in..max_in inputs, of which those past the required ones may
+ * be NULL (absent optional operands), and one output. */
+static inline kiln_status kn_check_operand_count(const kn_step *s, int min_in, int max_in) {
+    if (s->n_in < min_in || s->n_in > max_in)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "expected %d to %d inputs, got %d", min_in, max_in, s->n_in);
+    if (s->n_out != 1) return kn_fail(KILN_ERR_BAD_BUNDLE, "expected 1 output, got %d", s->n_out);
     return KILN_OK;
 }
 
-/* infer: `t` has rank `rank`, every dim >= 1, and at most KN_NN_MAX_ELEMENTS
- * elements. */
+/* infer: `t` has rank `rank`, every dim >= 1, and at most KN_MAX_ELEMENTS
+ * elements (so eval's element indices fit a 32-bit size_t). */
 static inline kiln_status kn_check_dims(const kn_tensor *t, const char *what, int rank) {
     bool ok = t->rank == rank;
     for (int i = 0; ok && i < rank; i++) ok = t->dims[i] >= 1;
     size_t count;
-    if (!ok || !kn_num_elements(t->dims, rank, KN_NN_MAX_ELEMENTS, &count))
+    if (!ok || !kn_num_elements(t->dims, rank, KN_MAX_ELEMENTS, &count))
         return kn_fail(KILN_ERR_BAD_BUNDLE, "%s is %S, expected rank %d with every dim >= 1 and at most %zu elements",
-                       what, t, rank, KN_NN_MAX_ELEMENTS);
+                       what, t, rank, KN_MAX_ELEMENTS);
     return KILN_OK;
 }
 
@@ -46,7 +39,7 @@ static inline kiln_status kn_check_bias(const kn_step *s, int32_t channels) {
 }
 
 /* infer: validates one spatial axis (window/kernel >= 1, stride >= 1,
- * dilation >= 1, pads in [0, KN_NN_MAX_PAD]) and computes its output size,
+ * dilation >= 1, pads in [0, KN_MAX_PAD]) and computes its output size,
  * (in + pad_a + pad_b - ((k - 1) * dilation + 1)) / stride + 1, which must
  * be >= 1. */
 static inline kiln_status kn_window_out(const char *axis, int32_t in, int32_t k, int32_t stride,
@@ -54,9 +47,9 @@ static inline kiln_status kn_window_out(const char *axis, int32_t in, int32_t k,
     if (k < 1 || stride < 1 || dilation < 1)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "%s: window %d, stride %d, dilation %d, expected each >= 1", axis, k,
                        stride, dilation);
-    if (pad_a < 0 || pad_b < 0 || pad_a > KN_NN_MAX_PAD || pad_b > KN_NN_MAX_PAD)
+    if (pad_a < 0 || pad_b < 0 || pad_a > KN_MAX_PAD || pad_b > KN_MAX_PAD)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "%s: pads %d and %d, expected each in [0, %d]", axis, pad_a, pad_b,
-                       KN_NN_MAX_PAD);
+                       KN_MAX_PAD);
     int64_t span = (int64_t)(k - 1) * dilation + 1;
     int64_t padded = (int64_t)in + pad_a + pad_b;
     if (padded < span)
@@ -80,18 +73,6 @@ static inline kiln_status kn_conv_out_hw(const kn_conv_params *p, const kn_tenso
     if (st) return st;
     return kn_window_out("width", x->dims[2], f->dims[1], p->stride_w, p->dilation_w, p->pad_left, p->pad_right,
                          &dims[2]);
-}
-
-/* infer: writes a float32 output shape after checking its element count. */
-static inline kiln_status kn_set_output(kn_tensor *out, int rank, const int32_t *dims) {
-    size_t count;
-    if (!kn_num_elements(dims, rank, KN_NN_MAX_ELEMENTS, &count)) {
-        kn_tensor t = {.name = ""};
-        kn_set_shape(&t, KILN_FLOAT32, rank, dims);
-        return kn_fail(KILN_ERR_BAD_BUNDLE, "output would be %S, more than %zu elements", &t, KN_NN_MAX_ELEMENTS);
-    }
-    kn_set_shape(out, KILN_FLOAT32, rank, dims);
-    return KILN_OK;
 }
 
 /* eval: the taps [*lo, *hi) of a k-tap window whose first tap is at

@@ -36,6 +36,32 @@ static inline kiln_status kn_set_checked_shape(kn_tensor *out, kiln_dtype dtype,
     return KILN_OK;
 }
 
+/* The elementwise loop: for each i in [0, n), runs LOAD, which declares
+ * the inputs at index `at`, and stores EXPR into y[i]. Full blocks are
+ * computed into a local array first, so compilers vectorize them with no
+ * runtime overlap check between y and the inputs: that check fails (to
+ * scalar code) when y is an input, as in in-place ops, and gcc -O2 does
+ * not emit it at all. */
+#define KN_BLOCK 16
+#define KN_ELEMENTWISE(T, y, n, LOAD, EXPR)                              \
+    do {                                                                 \
+        size_t i_ = 0;                                                   \
+        for (; i_ + KN_BLOCK <= (n); i_ += KN_BLOCK) {                   \
+            T block_[KN_BLOCK];                                          \
+            for (size_t j_ = 0; j_ < KN_BLOCK; j_++) {                   \
+                size_t at = i_ + j_;                                     \
+                LOAD;                                                    \
+                block_[j_] = (EXPR);                                     \
+            }                                                            \
+            for (size_t j_ = 0; j_ < KN_BLOCK; j_++) (y)[i_ + j_] = block_[j_]; \
+        }                                                                \
+        for (; i_ < (n); i_++) {                                         \
+            size_t at = i_;                                              \
+            LOAD;                                                        \
+            (y)[i_] = (EXPR);                                            \
+        }                                                                \
+    } while (0)
+
 /* A loop nest over two operands: dims[] outermost first, and each operand's
  * element stride per dim (0 where it repeats: a broadcast or reduced dim). */
 typedef struct kn_nest {

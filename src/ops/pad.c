@@ -88,9 +88,9 @@ static kiln_status pad_eval(const kn_step *s, void *scratch) {
     }
     if (kn_tensor_count(y) == 0) return KILN_OK;
 
-    size_t block = es, x_stride[KILN_MAX_RANK];
+    size_t block = es, x_stride[KILN_MAX_RANK]; /* bytes */
     for (int d = x->rank - 1; d > k; d--) block *= (size_t)x->dims[d];
-    x_stride[k] = block * (size_t)x->dims[k];
+    x_stride[k] = block;
     for (int d = k - 1; d >= 0; d--) x_stride[d] = x_stride[d + 1] * (size_t)x->dims[d + 1];
 
     const int64_t n = x->dims[k];

@@ -8,8 +8,8 @@
 static kiln_status pool2d_infer(const kn_step *s, kn_tensor *out) {
     const kn_pool_params *p = s->params;
     kiln_status st;
-    if ((st = kn_check_arity(s, 1, 1, sizeof(kn_pool_params) / 4)) ||
-        (st = kn_expect_inputs(s, 0, 1, KILN_FLOAT32)) || (st = kn_check_dims(s->in[0], "input", 4)))
+    if ((st = kn_check_operands(s, 1, 1)) || (st = kn_expect_inputs(s, 0, 1, KILN_FLOAT32)) ||
+        (st = kn_check_dims(s->in[0], "input", 4)))
         return st;
     if (p->kind != KN_POOL_MAX && p->kind != KN_POOL_AVG)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "pool kind %d, expected %d (max) or %d (avg)", p->kind, KN_POOL_MAX,
@@ -28,7 +28,7 @@ static kiln_status pool2d_infer(const kn_step *s, kn_tensor *out) {
         return kn_fail(KILN_ERR_BAD_BUNDLE, "pads top %d bottom %d left %d right %d, expected each less than the "
                        "%dx%d window", p->pad_top, p->pad_bottom, p->pad_left, p->pad_right, p->window_h,
                        p->window_w);
-    return kn_set_output(out, 4, dims);
+    return kn_set_checked_shape(out, KILN_FLOAT32, 4, dims);
 }
 
 static kiln_status pool2d_eval(const kn_step *s, void *scratch) {

@@ -29,13 +29,10 @@ static kiln_status unary_infer(const kn_step *s, kn_tensor *out) {
     return KILN_OK;
 }
 
-/* y[i] = EXPR(v = x[i]) over the enclosing function's x, y and n: one
+/* y[i] = EXPR of v = x[i], over the enclosing function's x, y and n: one
  * loop per kind, so no switch runs inside a loop. */
-#define MAP(T, EXPR)                       \
-    for (size_t i = 0; i < n; i++) {       \
-        T v = x[i];                        \
-        y[i] = (EXPR);                     \
-    }                                      \
+#define MAP(T, EXPR)                                \
+    KN_ELEMENTWISE(T, y, n, T v = x[at], EXPR);     \
     break
 
 static void eval_f32(float *y, const float *x, size_t n, int kind, float alpha) {

@@ -483,8 +483,8 @@ static void conv_infer_errors(void) {
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f_bad}), 2,
                "filter is float32[3,3,2,4], expected [KH,KW,3,OC] for input float32[1,5,5,3]");
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, NULL}), 2, "operand 1 is missing");
-    EXPECT_BAD(&kn_op_conv2d, &p, ok, 1, "operand count 1, expected 2 to 4");
-    expect_bad(__LINE__, &kn_op_conv2d, &p, ok, 2, 2, "output count 2, expected 1");
+    EXPECT_BAD(&kn_op_conv2d, &p, ok, 1, "expected 2 to 4 inputs, got 1");
+    expect_bad(__LINE__, &kn_op_conv2d, &p, ok, 2, 2, "expected 1 output, got 2");
 
     kn_tensor x3 = tensor(KILN_FLOAT32, 3, (const int32_t[]){5, 5, 3}, NULL);
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x3, &f}), 2, "input is float32[5,5,3], expected rank 4");
@@ -519,7 +519,7 @@ static void conv_infer_errors(void) {
     /* 1 x 32768 x 32768 x 1 is 2^30 elements, but 4 output channels make 2^32. */
     kn_tensor x_big = F4(NULL, 1, 1 << 15, 1 << 15, 1), f_1x1 = F4(NULL, 1, 1, 1, 4);
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x_big, &f_1x1}), 2,
-               "output would be float32[1,32768,32768,4], more than 2147483648 elements");
+               "output float32[1,32768,32768,4] has more than 2147483648 elements");
 
     kn_tensor b3 = F1(NULL, 3), bi = tensor(KILN_INT32, 1, (const int32_t[]){4}, NULL);
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, &b3}), 3, "bias is float32[3], expected float32[4]");
@@ -535,12 +535,6 @@ static void conv_infer_errors(void) {
                "PRELU alpha is float32[3], expected float32[4]");
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, NULL, &alpha4}), 4,
                "alpha operand given without PRELU activation");
-
-    kn_tensor y = {.name = ""};
-    kn_step s = make_step(&kn_op_conv2d, &p, ok, 2, (kn_tensor *[]){&y});
-    s.n_params = 9;
-    CHECK(kn_op_conv2d.infer(&s, &y) == KILN_ERR_BAD_BUNDLE);
-    CHECK(strstr(kiln_last_error(), "params block of 9 words, expected 10") != NULL);
 }
 
 static void depthwise_infer_errors(void) {
@@ -567,7 +561,7 @@ static void matmul_infer_errors(void) {
     EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a, &b}), 2,
                "inner dims differ: a is float32[2,3] (transpose_a 0, K = 3), b is float32[4,5] (transpose_b 0, K = 4)");
     EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a, &b_ok, &bias4}), 3, "bias is float32[4], expected float32[5]");
-    EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a}), 1, "operand count 1, expected 2 to 4");
+    EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a}), 1, "expected 2 to 4 inputs, got 1");
     kn_tensor a3 = tensor(KILN_FLOAT32, 3, (const int32_t[]){1, 2, 3}, NULL);
     EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a3, &b_ok}), 2, "a is float32[1,2,3], expected rank 2");
     kn_matmul_params bad = {0, 2, KN_ACT_NONE, 0};
@@ -593,8 +587,8 @@ static void pool_infer_errors(void) {
     p = pool_params(KN_POOL_MAX, 6, 1, 0);
     EXPECT_BAD(&kn_op_pool2d, &p, in, 1, "output size would be < 1");
     p = pool_params(KN_POOL_MAX, 2, 2, 0);
-    EXPECT_BAD(&kn_op_pool2d, &p, ((kn_tensor *[]){&x, &x}), 2, "operand count 2, expected 1");
-    EXPECT_BAD(&kn_op_pool2d, &p, ((kn_tensor *[]){NULL}), 1, "operand 0 is missing");
+    EXPECT_BAD(&kn_op_pool2d, &p, ((kn_tensor *[]){&x, &x}), 2, "expected 1 inputs, got 2");
+    EXPECT_BAD(&kn_op_pool2d, &p, ((kn_tensor *[]){NULL}), 1, "input 0 is missing");
 }
 
 int main(void) {

@@ -1,0 +1,316 @@
+/* From a TF graph built by hand to a bundle and back through the runtime:
+ * conversion, constant folding, defaults, the loader's validation and the
+ * executor, checked against values computed here from the definitions. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "convert.h"
+#include "diag.h"
+#include "writer.h"
+
+/* ---- building graphs ---------------------------------------------------- */
+
+static tf_node *add_node(tf_graph *g, const char *name, const char *op, const char *in0, const char *in1) {
+    tf_node *n = tf_graph_add_node(g);
+    n->name = tf_strdup(g, name);
+    n->op = tf_strdup(g, op);
+    n->inputs = tf_alloc(g, sizeof(char *) * 2);
+    if (in0) n->inputs[n->n_inputs++] = tf_strdup(g, in0);
+    if (in1) n->inputs[n->n_inputs++] = tf_strdup(g, in1);
+    return n;
+}
+
+static void attr_s(tf_graph *g, tf_node *n, const char *name, const char *v) {
+    tf_attr *a = tf_node_add_attr(g, n, name);
+    a->kind = TF_ATTR_S;
+    a->s = tf_strdup(g, v);
+    a->s_len = strlen(v);
+}
+
+static void attr_ints(tf_graph *g, tf_node *n, const char *name, int n_vals, const int64_t *vals) {
+    tf_attr *a = tf_node_add_attr(g, n, name);
+    a->kind = TF_ATTR_LIST;
+    a->n_i = (size_t)n_vals;
+    a->list_i = tf_alloc(g, sizeof(int64_t) * (size_t)(n_vals ? n_vals : 1));
+    memcpy(a->list_i, vals, sizeof(int64_t) * (size_t)n_vals);
+}
+
+static void attr_bool(tf_graph *g, tf_node *n, const char *name, bool v) {
+    tf_attr *a = tf_node_add_attr(g, n, name);
+    a->kind = TF_ATTR_B;
+    a->b = v;
+}
+
+static const float *const_data(tf_graph *g, const char *name) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].name, name) == 0) return tf_node_attr(&g->nodes[i], "value")->tensor->data;
+    return NULL;
+}
+
+static void attr_type(tf_graph *g, tf_node *n, const char *name, int type) {
+    tf_attr *a = tf_node_add_attr(g, n, name);
+    a->kind = TF_ATTR_TYPE;
+    a->type = type;
+}
+
+static void placeholder(tf_graph *g, const char *name, int dtype, int rank, const int64_t *dims) {
+    tf_node *n = add_node(g, name, "Placeholder", NULL, NULL);
+    attr_type(g, n, "dtype", dtype);
+    tf_attr *a = tf_node_add_attr(g, n, "shape");
+    a->kind = TF_ATTR_SHAPE;
+    a->shape.rank = rank;
+    memcpy(a->shape.dims, dims, sizeof(int64_t) * (size_t)rank);
+}
+
+static void constant(tf_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const void *data) {
+    tf_node *n = add_node(g, name, "Const", NULL, NULL);
+    tf_attr *a = tf_node_add_attr(g, n, "value");
+    a->kind = TF_ATTR_TENSOR;
+    a->tensor = tf_alloc(g, sizeof *a->tensor);
+    a->tensor->dtype = dtype;
+    a->tensor->shape.rank = rank;
+    memcpy(a->tensor->shape.dims, dims, sizeof(int64_t) * (size_t)rank);
+    int64_t count = tf_shape_count(&a->tensor->shape);
+    a->tensor->nbytes = (size_t)count * tf_dtype_size(dtype);
+    a->tensor->data = tf_alloc(g, a->tensor->nbytes + 1);
+    memcpy(a->tensor->data, data, a->tensor->nbytes);
+}
+
+/* ---- running bundles ---------------------------------------------------- */
+
+typedef struct {
+    uint8_t *bytes;
+    size_t size;
+    kc_bundle_stats stats;
+} bundle;
+
+static bool convert(tf_graph *g, const kc_options *opt, bundle *b) {
+    kc_program p = {0};
+    kc_options none = {0};
+    bool ok = kc_convert(g, opt ? opt : &none, &p) && kc_build_bundle(&p, &b->bytes, &b->size, &b->stats);
+    kc_program_free(&p);
+    return ok;
+}
+
+/* Loads a copy of the bundle in 16-byte aligned memory, runs it on `in`, copies output 0 to `out`. */
+static kiln_status run(const bundle *b, const float *in, size_t in_count, float *out, size_t out_count) {
+    void *copy = aligned_alloc(64, (b->size + 63) & ~(size_t)63);
+    memcpy(copy, b->bytes, b->size);
+    kiln_model *m = NULL;
+    kiln_context *c = NULL;
+    kiln_status st = kiln_model_load(copy, b->size, &m);
+    if (st == KILN_OK) st = kiln_context_create(m, &c);
+    if (st == KILN_OK) {
+        const kiln_tensor_desc *t = kiln_model_input(m, 0);
+        st = kiln_set_input(c, 0, KILN_FLOAT32, kiln_tensor_dims(t), kiln_tensor_rank(t), in, in_count * 4);
+    }
+    if (st == KILN_OK) st = kiln_run(c);
+    if (st == KILN_OK) {
+        const kiln_tensor_desc *o = kiln_context_output(c, 0);
+        CHECK(kiln_tensor_size(o) == out_count * 4);
+        memcpy(out, kiln_tensor_data(o), out_count * 4);
+    }
+    kiln_context_free(c);
+    kiln_model_free(m);
+    free(copy);
+    return st;
+}
+
+/* ---- a small CNN: old-style graph without dilations/data_format, BatchNorm as constant math ---- */
+
+/* x[1,5,5,2] -> Conv2D 3x3 stride 2 SAME (4 filters) -> *bn_scale + bn_shift (folded from
+ * Rsqrt/Mul/Sub on constants) -> Relu6 -> Mean over H,W -> MatMul [4,3] -> Softmax */
+static tf_graph *small_cnn(void) {
+    tf_graph *g = tf_graph_new();
+    placeholder(g, "input", TF_DT_FLOAT, 4, (int64_t[]){-1, 5, 5, 2});
+    float w[3 * 3 * 2 * 4], var[4] = {0.5f, 1, 2, 4}, gamma[4] = {1, -1, 0.5f, 2}, beta[4] = {0.1f, 0.2f, -0.3f, 0};
+    float mean[4] = {0, 0.5f, -0.5f, 1}, fc[4 * 3];
+    for (int i = 0; i < 72; i++) w[i] = (float)((i * 7) % 11 - 5) / 10.0f;
+    for (int i = 0; i < 12; i++) fc[i] = (float)((i * 5) % 7 - 3) / 4.0f;
+    constant(g, "w", TF_DT_FLOAT, 4, (int64_t[]){3, 3, 2, 4}, w);
+    tf_node *conv = add_node(g, "conv", "Conv2D", "input", "w");
+    attr_ints(g, conv, "strides", 4, (int64_t[]){1, 2, 2, 1});
+    attr_s(g, conv, "padding", "SAME");
+    constant(g, "var", TF_DT_FLOAT, 1, (int64_t[]){4}, var);
+    constant(g, "gamma", TF_DT_FLOAT, 1, (int64_t[]){4}, gamma);
+    constant(g, "beta", TF_DT_FLOAT, 1, (int64_t[]){4}, beta);
+    constant(g, "mean", TF_DT_FLOAT, 1, (int64_t[]){4}, mean);
+    add_node(g, "bn/rsqrt", "Rsqrt", "var", NULL);
+    add_node(g, "bn/scale", "Mul", "bn/rsqrt", "gamma");
+    add_node(g, "bn/mul_mean", "Mul", "mean", "bn/scale");
+    add_node(g, "bn/shift", "Sub", "beta", "bn/mul_mean");
+    add_node(g, "bn/mul", "Mul", "conv", "bn/scale");
+    add_node(g, "bn/out", "Add", "bn/mul", "bn/shift");
+    add_node(g, "bn/out/read", "Identity", "bn/out", NULL);
+    attr_type(g, add_node(g, "relu", "Relu6", "bn/out/read", NULL), "T", TF_DT_FLOAT);
+    constant(g, "axes", TF_DT_INT32, 1, (int64_t[]){2}, (int32_t[]){1, 2});
+    tf_node *mean_node = add_node(g, "pool", "Mean", "relu", "axes");
+    attr_bool(g, mean_node, "keep_dims", false);
+    constant(g, "fc", TF_DT_FLOAT, 2, (int64_t[]){4, 3}, fc);
+    add_node(g, "logits", "MatMul", "pool", "fc");
+    add_node(g, "probs", "Softmax", "logits", NULL);
+    return g;
+}
+
+/* The same network computed directly from the definitions. */
+static void small_cnn_reference(const float *x, float *probs) {
+    tf_graph *g = small_cnn();
+    const float *w = const_data(g, "w"), *var = const_data(g, "var"), *gamma = const_data(g, "gamma");
+    const float *beta = const_data(g, "beta"), *mean = const_data(g, "mean"), *fc = const_data(g, "fc");
+    /* SAME, stride 2 on 5: out 3, total pad (3-1)*2+3-5 = 2, one on each side. */
+    double pooled[4] = {0};
+    for (int oc = 0; oc < 4; oc++) {
+        double scale = gamma[oc] / sqrt(var[oc]), shift = beta[oc] - mean[oc] * scale;
+        for (int oy = 0; oy < 3; oy++)
+            for (int ox = 0; ox < 3; ox++) {
+                double acc = 0;
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                        for (int ic = 0; ic < 2; ic++) {
+                            int iy = oy * 2 - 1 + ky, ix = ox * 2 - 1 + kx;
+                            if (iy < 0 || iy >= 5 || ix < 0 || ix >= 5) continue;
+                            acc += x[(iy * 5 + ix) * 2 + ic] * w[((ky * 3 + kx) * 2 + ic) * 4 + oc];
+                        }
+                double v = acc * scale + shift;
+                pooled[oc] += (v < 0 ? 0 : v > 6 ? 6 : v) / 9.0;
+            }
+    }
+    double logits[3], max = -1e30, sum = 0;
+    for (int j = 0; j < 3; j++) {
+        logits[j] = 0;
+        for (int k = 0; k < 4; k++) logits[j] += pooled[k] * fc[k * 3 + j];
+        if (logits[j] > max) max = logits[j];
+    }
+    for (int j = 0; j < 3; j++) sum += exp(logits[j] - max);
+    for (int j = 0; j < 3; j++) probs[j] = (float)(exp(logits[j] - max) / sum);
+    tf_graph_free(g);
+}
+
+static void small_cnn_matches_reference(void) {
+    tf_graph *g = small_cnn();
+    bundle b = {0};
+    CHECK(convert(g, NULL, &b));
+    if (!b.bytes) {
+        fprintf(stderr, "  %s\n", kc_last_error());
+        tf_graph_free(g);
+        return;
+    }
+    /* The BatchNorm constants folded away: conv, mul, add, relu6, mean, matmul, softmax. */
+    CHECK(b.stats.n_steps == 7);
+    float x[50], got[3], want[3];
+    for (int i = 0; i < 50; i++) x[i] = (float)((i * 13) % 17) / 8.0f - 1.0f;
+    CHECK(run(&b, x, 50, got, 3) == KILN_OK);
+    small_cnn_reference(x, want);
+    CHECK_ARRAY_NEAR(got, want, 3, 1e-5);
+    free(b.bytes);
+    tf_graph_free(g);
+}
+
+/* The loader rejects every truncation and every single flipped byte with an error, never a crash. */
+static void damaged_bundles_fail_cleanly(void) {
+    tf_graph *g = small_cnn();
+    bundle b = {0};
+    CHECK(convert(g, NULL, &b));
+    tf_graph_free(g);
+    if (!b.bytes) return;
+    uint8_t *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
+    int failures = 0;
+    for (size_t cut = 0; cut < b.size; cut += 1 + cut / 16) {
+        memcpy(copy, b.bytes, cut);
+        kiln_model *m = NULL;
+        if (kiln_model_load(copy, cut, &m) != KILN_OK && m == NULL && kiln_last_error()[0]) failures++;
+        else CHECK(!"a truncated bundle loaded");
+        kiln_model_free(m);
+    }
+    CHECK(failures > 0);
+    for (size_t at = 0; at < b.size; at += 7) {
+        memcpy(copy, b.bytes, b.size);
+        copy[at] ^= 0x5a;
+        kiln_model *m = NULL;
+        kiln_status st = kiln_model_load(copy, b.size, &m);
+        CHECK(st != KILN_OK && m == NULL);
+        kiln_model_free(m);
+    }
+    memcpy(copy, b.bytes, b.size);
+    kiln_model *m = NULL;
+    CHECK(kiln_model_load(copy, b.size - 1, &m) == KILN_ERR_BAD_BUNDLE);
+    CHECK(strstr(kiln_last_error(), "truncated") != NULL);
+    copy[b.size - 1] ^= 1;
+    CHECK(kiln_model_load(copy, b.size, &m) == KILN_ERR_BAD_BUNDLE);
+    CHECK(strstr(kiln_last_error(), "checksum") != NULL);
+    free(copy);
+    free(b.bytes);
+}
+
+static void wrong_inputs_are_named_errors(void) {
+    tf_graph *g = small_cnn();
+    bundle b = {0};
+    CHECK(convert(g, NULL, &b));
+    tf_graph_free(g);
+    if (!b.bytes) return;
+    void *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
+    memcpy(copy, b.bytes, b.size);
+    kiln_model *m = NULL;
+    kiln_context *c = NULL;
+    CHECK(kiln_model_load(copy, b.size, &m) == KILN_OK);
+    CHECK(kiln_context_create(m, &c) == KILN_OK);
+    float x[50] = {0};
+    int32_t good[4] = {1, 5, 5, 2}, bad[4] = {1, 5, 4, 2};
+    CHECK(kiln_set_input(c, 0, KILN_FLOAT32, bad, 4, x, 40 * 4) == KILN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(kiln_last_error(), "input 'input': expected shape float32[1,5,5,2], got float32[1,5,4,2]") != NULL);
+    CHECK(kiln_set_input(c, 0, KILN_INT32, good, 4, x, sizeof x) == KILN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(kiln_last_error(), "expected dtype float32, got int32") != NULL);
+    CHECK(kiln_set_input(c, 1, KILN_FLOAT32, good, 4, x, sizeof x) == KILN_ERR_INVALID_ARGUMENT);
+    CHECK(kiln_set_input(c, 0, KILN_FLOAT32, good, 4, x, sizeof x - 4) == KILN_ERR_INVALID_ARGUMENT);
+    CHECK(kiln_set_input(c, 0, KILN_FLOAT32, good, 4, x, sizeof x) == KILN_OK);
+    CHECK(kiln_model_find_input(m, "input") == 0 && kiln_model_find_output(m, "probs") == 0);
+    kiln_context_free(c);
+    kiln_model_free(m);
+    free(copy);
+    free(b.bytes);
+}
+
+/* Every unsupported op type is listed, with its nodes, in one message. */
+static void unsupported_ops_listed_at_once(void) {
+    tf_graph *g = tf_graph_new();
+    placeholder(g, "x", TF_DT_FLOAT, 2, (int64_t[]){1, 4});
+    add_node(g, "a", "Frobnicate", "x", NULL);
+    add_node(g, "b", "Relu", "a", NULL);
+    add_node(g, "c", "Frobnicate", "b", NULL);
+    add_node(g, "d", "Zorch", "c", NULL);
+    bundle b = {0};
+    CHECK(!convert(g, NULL, &b));
+    const char *e = kc_last_error();
+    CHECK(strstr(e, "2 unsupported op types") != NULL);
+    CHECK(strstr(e, "Frobnicate: 2 nodes: 'a', 'c'") != NULL || strstr(e, "Frobnicate: 2 nodes: 'c', 'a'") != NULL);
+    CHECK(strstr(e, "Zorch: 1 node: 'd'") != NULL);
+    tf_graph_free(g);
+}
+
+/* --input cuts the graph and sets the shape; --output picks a tensor. */
+static void inputs_and_outputs_by_name(void) {
+    tf_graph *g = small_cnn();
+    kc_input_spec in = {.name = "relu", .rank = 4, .dims = {1, 3, 3, 4}};
+    const char *outs[] = {"logits"};
+    kc_options opt = {&in, 1, outs, 1};
+    bundle b = {0};
+    CHECK(convert(g, &opt, &b));
+    tf_graph_free(g);
+    if (!b.bytes) return;
+    CHECK(b.stats.n_steps == 2); /* mean, matmul */
+    float x[36], got[3];
+    for (int i = 0; i < 36; i++) x[i] = (float)i / 36.0f;
+    CHECK(run(&b, x, 36, got, 3) == KILN_OK);
+    free(b.bytes);
+}
+
+int main(void) {
+    RUN(small_cnn_matches_reference);
+    RUN(damaged_bundles_fail_cleanly);
+    RUN(wrong_inputs_are_named_errors);
+    RUN(unsupported_ops_listed_at_once);
+    RUN(inputs_and_outputs_by_name);
+    return check_summary();
+}
