@@ -17,14 +17,6 @@ bool base64_decode(const char *in, size_t n, unsigned char *out, size_t *out_len
     /* Padding: up to two '=' completing the last group of four. */
     size_t m = n;
     while (m > 0 && in[m - 1] == '=' && n - m < 2) m--;
-    if (m < n && n % 4 != 0) {
-        kc_error("base64 offset %zu: '=' padding must complete a group of 4 characters", m);
-        return false;
-    }
-    if (m % 4 == 1) {
-        kc_error("base64 offset %zu: truncated (a lone character cannot encode a byte)", m - 1);
-        return false;
-    }
     size_t o = 0;
     unsigned acc = 0;
     int bits = 0;
@@ -46,6 +38,14 @@ bool base64_decode(const char *in, size_t n, unsigned char *out, size_t *out_len
             bits -= 8;
             out[o++] = (unsigned char)(acc >> bits);
         }
+    }
+    if (m < n && n % 4 != 0) {
+        kc_error("base64 offset %zu: '=' padding must complete a group of 4 characters", m);
+        return false;
+    }
+    if (m % 4 == 1) {
+        kc_error("base64 offset %zu: truncated (a lone character cannot encode a byte)", m - 1);
+        return false;
     }
     *out_len = o;
     return true;

@@ -206,12 +206,6 @@ static bool pick_inputs(const graph_index *ix, const kc_options *opt, endpoints 
     return true;
 }
 
-static int input_of(const endpoints *in, tensor_ref r) {
-    for (int i = 0; i < in->n; i++)
-        if (in->refs[i].node == r.node && in->refs[i].index == r.index) return i;
-    return -1;
-}
-
 static bool is_fed_node(const endpoints *in, int node) {
     for (int i = 0; i < in->n; i++)
         if (in->refs[i].node == node) return true;

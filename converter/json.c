@@ -86,10 +86,14 @@ static int hex4(const unsigned char *s) {
     int v = 0;
     for (int i = 0; i < 4; i++) {
         int c = s[i], d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return -1;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
         v = v * 16 + d;
     }
     return v;
@@ -102,7 +106,8 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     size_t len;
     unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
     if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
     else if (c >= 0xe0 && c <= 0xef) {
         len = 3;
         if (c == 0xe0) lo = 0xa0;
@@ -237,7 +242,7 @@ static bool parse_number(parser *p, json_value *v) {
     return true;
 }
 
-static bool push(parser *p, const char *key, size_t key_len, const json_value *v) {
+static bool push(parser *p, const char *key, size_t key_len, size_t key_offset, const json_value *v) {
     if (p->n_stack == p->cap_stack) {
         size_t cap = p->cap_stack ? p->cap_stack * 2 : 64;
         json_member *s = cap <= SIZE_MAX / sizeof *s ? realloc(p->stack, cap * sizeof *s) : NULL;
@@ -245,7 +250,7 @@ static bool push(parser *p, const char *key, size_t key_len, const json_value *v
         p->stack = s;
         p->cap_stack = cap;
     }
-    p->stack[p->n_stack++] = (json_member){key, key_len, *v};
+    p->stack[p->n_stack++] = (json_member){key, key_len, key_offset, *v};
     return true;
 }
 
@@ -270,8 +275,8 @@ static bool check_duplicates(parser *p, const json_member *m, size_t n) {
     for (size_t i = 1; i < n; i++) {
         const json_member *a = p->sorted[i - 1], *b = p->sorted[i];
         if (cmp_key(&a, &b) == 0) {
-            const json_member *later = a->value.offset > b->value.offset ? a : b;
-            return fail(p, later->value.offset, "duplicate key \"%.*s\" in object",
+            const json_member *later = a->key_offset > b->key_offset ? a : b;
+            return fail(p, later->key_offset, "duplicate key \"%.*s\" in object",
                         (int)(later->key_len < 100 ? later->key_len : 100), later->key);
         }
     }
@@ -293,10 +298,11 @@ static bool parse_container(parser *p, json_value *v) {
     } else {
         for (;;) {
             const char *key = NULL;
-            size_t key_len = 0;
+            size_t key_len = 0, key_offset = 0;
             json_value item;
             skip_ws(p);
             if (object) {
+                key_offset = p->pos;
                 if (p->pos >= p->len || p->text[p->pos] != '"')
                     return fail(p, p->pos, "expected a string key in object, got %s", got(p, p->pos, buf));
                 if (!parse_string(p, &key, &key_len)) return false;
@@ -305,7 +311,7 @@ static bool parse_container(parser *p, json_value *v) {
                     return fail(p, p->pos, "expected ':' after object key, got %s", got(p, p->pos, buf));
                 p->pos++;
             }
-            if (!parse_value(p, &item) || !push(p, key, key_len, &item)) return false;
+            if (!parse_value(p, &item) || !push(p, key, key_len, key_offset, &item)) return false;
             skip_ws(p);
             if (p->pos < p->len && p->text[p->pos] == ',') {
                 p->pos++;
@@ -320,10 +326,10 @@ static bool parse_container(parser *p, json_value *v) {
         }
     }
     size_t n = p->n_stack - base;
-    const json_member *kids = p->stack + base;
     v->type = object ? JSON_OBJECT : JSON_ARRAY;
     v->len = n;
     if (n) {
+        const json_member *kids = p->stack + base;
         size_t each = object ? sizeof(json_member) : sizeof(json_value);
         void *mem = n <= SIZE_MAX / each ? arena_alloc(p, n * each) : NULL;
         if (!mem) return fail(p, v->offset, "out of memory");
@@ -361,9 +367,7 @@ static bool parse_value(parser *p, json_value *v) {
     switch (p->text[p->pos]) {
     case '{':
     case '[': return parse_container(p, v);
-    case '"':
-        v->type = JSON_STRING;
-        return parse_string(p, &v->str, &v->len);
+    case '"': v->type = JSON_STRING; return parse_string(p, &v->str, &v->len);
     case 't': return parse_literal(p, v, "true", JSON_BOOL, true);
     case 'f': return parse_literal(p, v, "false", JSON_BOOL, false);
     case 'n': return parse_literal(p, v, "null", JSON_NULL, false);

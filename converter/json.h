@@ -17,34 +17,28 @@
 
 #define JSON_MAX_DEPTH 256
 
-typedef enum json_type {
-    JSON_NULL,
-    JSON_BOOL,
-    JSON_NUMBER,
-    JSON_STRING,
-    JSON_ARRAY,
-    JSON_OBJECT
-} json_type;
+typedef enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
 
 typedef struct json_member json_member;
 
 typedef struct json_value {
     json_type type;
-    bool b;         /* JSON_BOOL */
-    size_t offset;  /* where the value starts in the input */
-    size_t len;     /* string: bytes (without the NUL); number: text length; array/object: count */
+    bool b;        /* JSON_BOOL */
+    size_t offset; /* where the value starts in the input */
+    size_t len;    /* string: bytes (without the NUL); number: text length; array/object: count */
     /* JSON_STRING: the decoded UTF-8, NUL-terminated (it may contain NULs
      * from \u0000). JSON_NUMBER: the number's text as written, so that
      * integers beyond 2^53 are not lost. */
     const char *str;
-    double num;                       /* JSON_NUMBER, correctly rounded */
-    const struct json_value *items;   /* JSON_ARRAY */
-    const json_member *members;       /* JSON_OBJECT, in input order */
+    double num;                     /* JSON_NUMBER, correctly rounded */
+    const struct json_value *items; /* JSON_ARRAY */
+    const json_member *members;     /* JSON_OBJECT, in input order */
 } json_value;
 
 struct json_member {
     const char *key; /* decoded like a string value */
     size_t key_len;
+    size_t key_offset;
     json_value value;
 };
 

@@ -6,8 +6,6 @@
 
 #include "diag.h"
 
-/* Tensor sizes the converter accepts: the runtime's limit (src/model.h). */
-#define KC_MAX_ELEMENTS ((size_t)1 << 31)
 
 static bool grow(void **items, int *cap, int need, size_t item_size) {
     if (need <= *cap) return true;
@@ -39,7 +37,7 @@ void kc_program_free(kc_program *p) {
 
 int kc_add_tensor(kc_program *p, kiln_dtype dtype, int rank, const int32_t *dims) {
     size_t count;
-    if (rank < 0 || rank > KILN_MAX_RANK || !kn_num_elements(dims, rank, KC_MAX_ELEMENTS, &count)) {
+    if (rank < 0 || rank > KILN_MAX_RANK || !kn_num_elements(dims, rank, KN_MAX_ELEMENTS, &count)) {
         kc_error("tensor shape is too large or invalid (rank %d)", rank);
         return -1;
     }

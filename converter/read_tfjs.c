@@ -87,17 +87,21 @@ static bool read_int(const reader *r, const json_value *v, const char *ctx, int6
 static bool read_double(const reader *r, const json_value *v, const char *ctx, double *out) {
     if (json_number(v, out)) return true;
     const char *s = json_string(v);
-    if (s && strcmp(s, "NaN") == 0) *out = NAN;
-    else if (s && strcmp(s, "Infinity") == 0) *out = INFINITY;
-    else if (s && strcmp(s, "-Infinity") == 0) *out = -INFINITY;
-    else return fail(r, v, "%s: expected a number", ctx);
+    if (s && strcmp(s, "NaN") == 0)
+        *out = NAN;
+    else if (s && strcmp(s, "Infinity") == 0)
+        *out = INFINITY;
+    else if (s && strcmp(s, "-Infinity") == 0)
+        *out = -INFINITY;
+    else
+        return fail(r, v, "%s: expected a number", ctx);
     return true;
 }
 
 static bool read_float(const reader *r, const json_value *v, const char *ctx, float *out) {
     double d;
     if (!read_double(r, v, ctx, &d)) return false;
-    *out = (float)d; /* rounds to nearest (IEEE 754, as JavaScript's Math.fround) */
+    *out = (float)d; /* AttrValue.f is a float; this rounds to nearest */
     return true;
 }
 
@@ -132,6 +136,7 @@ static bool read_bytes(const reader *r, const json_value *v, const char *ctx, co
         kc_error_prefix("%s: byte %zu: %s", r->path, v->offset, ctx);
         return false;
     }
+    d[*out_len] = 0;
     *out = (const char *)d;
     return true;
 }
@@ -150,7 +155,8 @@ static bool read_shape(const reader *r, const json_value *v, const char *ctx, tf
     const json_value *dims = json_get(v, "dim");
     if (!dims) return true;
     if (!expect(r, dims, JSON_ARRAY, ctx)) return false;
-    if (dims->len > TF_MAX_RANK) return fail(r, dims, "%s: rank %zu is over the limit of %d", ctx, dims->len, TF_MAX_RANK);
+    if (dims->len > TF_MAX_RANK)
+        return fail(r, dims, "%s: rank %zu is over the limit of %d", ctx, dims->len, TF_MAX_RANK);
     for (size_t i = 0; i < dims->len; i++) {
         const json_value *d = &dims->items[i], *size;
         if (!expect(r, d, JSON_OBJECT, ctx)) return false;
@@ -207,7 +213,7 @@ static void put_bits(void *data, int wire, size_t i, uint64_t bits) {
 
 static uint64_t load_le(const unsigned char *p, size_t n) {
     uint64_t v = 0;
-    while (n--) v = v << 8 | p[n];
+    for (size_t i = n; i > 0; i--) v = v << 8 | p[i - 1];
     return v;
 }
 
@@ -264,10 +270,11 @@ static bool value_bits(const reader *r, const json_value *v, int dtype, const ch
 }
 
 /* TensorProto content: tensorContent (raw little-endian bytes, base64) or
- * the typed *Val array, where fewer values than elements repeat the last
- * one (TensorFlow's rule). No content leaves data NULL. */
+ * the typed *Val array, where (as in TensorFlow and read_pb) fewer values
+ * than elements repeat the last one and extra values are ignored. No content
+ * leaves data NULL. */
 static bool read_tensor_content(const reader *r, const json_value *v, const char *ctx, tf_tensor *t) {
-    int wire = t->dtype; /* as stored in the file; halves become floats */
+    int wire = t->dtype;                   /* as stored in the file; halves become floats */
     if (wire == TF_DT_STRING) return true; /* strings are not kept */
     const char *field = val_field(wire);
     if (!field) {
@@ -286,7 +293,8 @@ static bool read_tensor_content(const reader *r, const json_value *v, const char
     t->dtype = wire == TF_DT_HALF ? TF_DT_FLOAT : wire;
     size_t each = tf_dtype_size(t->dtype);
     if ((uint64_t)count > TFJS_INLINE_TENSOR_MAX / each)
-        return fail(r, v, "%s: a tensor of %" PRId64 " elements is over the %" PRIu64 " MiB limit for model.json tensors",
+        return fail(r, v,
+                    "%s: a tensor of %" PRId64 " elements is over the %" PRIu64 " MiB limit for model.json tensors",
                     ctx, count, TFJS_INLINE_TENSOR_MAX >> 20);
     size_t n = (size_t)count;
     if (!(t->data = alloc(r, n, each))) return false;
@@ -304,11 +312,12 @@ static bool read_tensor_content(const reader *r, const json_value *v, const char
         bool ok = len == n * wire_size;
         for (size_t i = 0; ok && i < n; i++) put_bits(t->data, wire, i, load_le(bytes + i * wire_size, wire_size));
         free(bytes);
-        if (!ok) return fail(r, raw, "%s: tensorContent has %zu bytes for %zu elements of %zu bytes", ctx, len, n, wire_size);
+        if (!ok)
+            return fail(r, raw, "%s: tensorContent has %zu bytes for %zu elements of %zu bytes", ctx, len, n,
+                        wire_size);
         return true;
     }
     if (!expect(r, vals, JSON_ARRAY, ctx)) return false;
-    if (vals->len > n) return fail(r, vals, "%s: %zu values for a tensor of %zu elements", ctx, vals->len, n);
     uint64_t bits = 0; /* no values: zeros */
     for (size_t i = 0; i < n; i++) {
         if (i < vals->len && !value_bits(r, &vals->items[i], wire, ctx, &bits)) return false;
@@ -339,7 +348,8 @@ static bool read_list(const reader *r, const json_value *v, const char *ctx, tf_
         bool ok = true;
         if (strcmp(kind, "s") == 0) {
             ok = (a->list_s = alloc(r, n, sizeof *a->list_s)) && (a->list_s_len = alloc(r, n, sizeof *a->list_s_len));
-            for (size_t i = 0; ok && i < n; i++) ok = read_bytes(r, &arr->items[i], ctx, &a->list_s[i], &a->list_s_len[i]);
+            for (size_t i = 0; ok && i < n; i++)
+                ok = read_bytes(r, &arr->items[i], ctx, &a->list_s[i], &a->list_s_len[i]);
             a->n_s = n;
         } else if (strcmp(kind, "i") == 0) {
             ok = (a->list_i = alloc(r, n, sizeof *a->list_i)) != NULL;
@@ -593,7 +603,8 @@ static bool read_weight(const reader *r, const json_value *w, size_t group, cons
             out = is_f32 ? TF_DT_FLOAT : TF_DT_INT32;
             affine = true;
         } else if (strcmp(q, "float16") == 0) {
-            if (!is_f32) return fail(r, dtype_v, "%s: float16 quantization of %.40s weights is not supported", ctx, dtype);
+            if (!is_f32)
+                return fail(r, dtype_v, "%s: float16 quantization of %.40s weights is not supported", ctx, dtype);
             wire = TF_DT_HALF;
             out = TF_DT_FLOAT;
         } else {
@@ -606,22 +617,23 @@ static bool read_weight(const reader *r, const json_value *w, size_t group, cons
     } else if (strcmp(dtype, "string") == 0 || strcmp(dtype, "complex64") == 0) {
         return fail(r, dtype_v, "%s: %s weights are not supported", ctx, dtype);
     } else {
-        return fail(r, dtype_v, "%s: unknown dtype \"%.40s\" (tfjs weights are float32, int32, bool, string or complex64)",
-                    ctx, dtype);
+        return fail(r, dtype_v,
+                    "%s: unknown dtype \"%.40s\" (tfjs weights are float32, int32, bool, string or complex64)", ctx,
+                    dtype);
     }
 
     if (!affine) wire_size = tf_dtype_size(wire);
     size_t out_size = tf_dtype_size(out);
     if ((uint64_t)count > (total - *off) / wire_size)
         return fail(r, w,
-                    "%s: %" PRId64 " elements of %zu bytes from byte %" PRIu64
-                    " do not fit in the %" PRIu64 " bytes of weightsManifest[%zu]'s shards",
+                    "%s: %" PRId64 " elements of %zu bytes from byte %" PRIu64 " do not fit in the %" PRIu64
+                    " bytes of weightsManifest[%zu]'s shards",
                     ctx, count, wire_size, *off, total, group);
     const unsigned char *src = buf + *off;
     *off += (uint64_t)count * wire_size;
 
     tf_node *node = find_node(r, name);
-    if (!node) return true; /* tfjs ignores weights that no node uses */
+    if (!node) return true;   /* tfjs ignores weights that no node uses */
     size_t n = (size_t)count; /* fits: count * wire_size <= total */
     tf_tensor *t = alloc(r, 1, sizeof *t);
     if (!t || !(t->data = alloc(r, n, out_size))) return false;
@@ -668,7 +680,8 @@ static bool read_group(reader *r, const json_value *grp, size_t index) {
         strcpy(full[i] + r->dir_len, p);
         ok = file_size(r, &paths->items[i], full[i], &sizes[i]);
         if (ok && sizes[i] > TFJS_SHARDS_MAX - r->shard_bytes - total)
-            ok = fail(r, &paths->items[i], "the weight shards are over the limit of %" PRIu64 " GiB together (at \"%s\")",
+            ok = fail(r, &paths->items[i],
+                      "the weight shards are over the limit of %" PRIu64 " GiB together (at \"%s\")",
                       TFJS_SHARDS_MAX >> 30, full[i]);
         if (ok) total += sizes[i];
     }
@@ -711,8 +724,8 @@ static bool read_endpoints(const reader *r, const json_value *map, const char *c
 }
 
 static bool read_model(reader *r, const json_value *root) {
-    const char *layers = "Keras layers models are not supported yet; convert the model with tensorflowjs_converter "
-                         "--output_format=tfjs_graph_model";
+    const char *layers = "Keras layers models are not supported yet; convert it with tensorflowjs_converter "
+                         "--input_format=tfjs_layers_model --output_format=tfjs_graph_model";
     if (!expect(r, root, JSON_OBJECT, "the top level")) return false;
     const json_value *format = json_get(root, "format");
     if (format) {
@@ -727,7 +740,8 @@ static bool read_model(reader *r, const json_value *root) {
     const json_value *nodes = json_get(topology, "node");
     if (!nodes) {
         /* Layers models written before "format" existed. */
-        if (json_get(topology, "class_name") || json_get(topology, "model_config")) return fail(r, topology, "%s", layers);
+        if (json_get(topology, "class_name") || json_get(topology, "model_config"))
+            return fail(r, topology, "%s", layers);
         return fail(r, topology, "modelTopology: missing \"node\"");
     }
     if (!expect(r, nodes, JSON_ARRAY, "modelTopology.node")) return false;

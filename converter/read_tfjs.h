@@ -15,7 +15,7 @@
 
 /* Limits on what read_tfjs reads. */
 #define TFJS_MODEL_JSON_MAX ((uint64_t)256 << 20)
-#define TFJS_SHARDS_MAX ((uint64_t)2 << 30)    /* all weight shards together */
+#define TFJS_SHARDS_MAX ((uint64_t)2 << 30)          /* all weight shards together */
 #define TFJS_INLINE_TENSOR_MAX ((uint64_t)256 << 20) /* a tensor attr's decoded bytes */
 
 /* Reads model_json_path and the shards it names (relative to its

@@ -1,5 +1,6 @@
 #include "tf_graph.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,16 +69,24 @@ void tf_graph_free(tf_graph *g) {
 }
 
 void *tf_alloc(tf_graph *g, size_t size) {
+    if (size > SIZE_MAX - sizeof(pool_block) - 15) return NULL;
     size = (size + 15) & ~(size_t)15;
     pool_block *b = g->pool->head;
     if (!b || b->cap - b->used < size) {
         size_t cap = size > (1u << 20) ? size : (1u << 20);
-        b = malloc(sizeof *b + cap);
-        if (!b) return NULL;
-        b->next = g->pool->head;
-        b->used = 0;
-        b->cap = cap;
-        g->pool->head = b;
+        pool_block *nb = malloc(sizeof *nb + cap);
+        if (!nb) return NULL;
+        nb->used = 0;
+        nb->cap = cap;
+        /* A block made for one large allocation goes behind the head, which keeps serving small ones. */
+        if (b && cap == size) {
+            nb->next = b->next;
+            b->next = nb;
+        } else {
+            nb->next = b;
+            g->pool->head = nb;
+        }
+        b = nb;
     }
     void *p = b->data + b->used;
     b->used += size;

@@ -78,6 +78,11 @@ kiln_status kn_fail_in_step(const kn_step *s, kiln_status status);
 
 /* ---- Shape helpers (src/tensor.c) --------------------------------------- */
 
+/* Largest tensor Kiln accepts: 2^31 elements, so element counts and index
+ * arithmetic fit wasm's 32-bit size_t. (Byte sizes of float32 tensors that
+ * big would not; the loader checks those against the arena in 64 bits.) */
+#define KN_MAX_ELEMENTS ((size_t)1 << 31)
+
 /* Elements in a shape; false if the product overflows `limit`. */
 bool kn_num_elements(const int32_t *dims, int rank, size_t limit, size_t *count);
 size_t kn_tensor_count(const kn_tensor *t); /* elements; shape already validated */

@@ -15,8 +15,6 @@
 #error "Kiln reads bundles in place and needs a little-endian target"
 #endif
 
-/* Largest tensor Kiln accepts: 2^31 elements (8 GiB of float32). */
-#define KN_MAX_ELEMENTS ((size_t)1 << 31)
 
 static bool range_ok(uint64_t offset, uint64_t size, uint64_t limit) {
     return offset <= limit && size <= limit - offset;

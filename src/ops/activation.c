@@ -10,7 +10,21 @@ void kn_act_apply(float *y, size_t n, int act, float alpha, const float *prelu, 
             }
         return;
     }
-    for (size_t i = 0; i < n; i++) y[i] = kn_act_scalar(y[i], act, alpha);
+    /* One loop per activation, branch-free where possible, so compilers vectorize them. */
+    switch (act) {
+    case KN_ACT_RELU:
+        for (size_t i = 0; i < n; i++) y[i] = fmaxf(y[i], 0.0f);
+        break;
+    case KN_ACT_RELU6:
+        for (size_t i = 0; i < n; i++) y[i] = fminf(fmaxf(y[i], 0.0f), 6.0f);
+        break;
+    case KN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : alpha * y[i];
+        break;
+    default:
+        for (size_t i = 0; i < n; i++) y[i] = kn_act_scalar(y[i], act, alpha);
+        break;
+    }
 }
 
 kiln_status kn_act_check(const kn_step *s, int act, int alpha_index, int32_t channels) {

@@ -2,6 +2,7 @@
  * optional fused activation on float32 results. */
 #include <math.h>
 
+#include "ops/ops.h"
 #include "kn.h"
 #include "ops/activation.h"
 #include "ops/op_util.h"
@@ -13,21 +14,21 @@
 typedef void (*row_fn)(void *y, const void *a, const void *b, size_t n);
 enum { VV, VS, SV }; /* vector-vector, vector-scalar, scalar-vector */
 
-#define DEFINE_ROWS(NAME, T, EXPR)                                           \
+#define DEFINE_ROWS(NAME, T, EXPR)                                              \
     static void NAME##_vv(void *py, const void *pa, const void *pb, size_t n) { \
-        T *y = py;                                                           \
-        const T *va = pa, *vb = pb;                                          \
-        KN_ELEMENTWISE(T, y, n, T a = va[at]; T b = vb[at], EXPR);           \
-    }                                                                        \
+        T *y = py;                                                              \
+        const T *va = pa, *vb = pb;                                             \
+        KN_ELEMENTWISE(T, y, n, T a = va[at]; T b = vb[at], EXPR);              \
+    }                                                                           \
     static void NAME##_vs(void *py, const void *pa, const void *pb, size_t n) { \
-        T *y = py;                                                           \
-        const T *va = pa, b = *(const T *)pb;                                \
-        KN_ELEMENTWISE(T, y, n, T a = va[at], EXPR);                         \
-    }                                                                        \
+        T *y = py;                                                              \
+        const T *va = pa, b = *(const T *)pb;                                   \
+        KN_ELEMENTWISE(T, y, n, T a = va[at], EXPR);                            \
+    }                                                                           \
     static void NAME##_sv(void *py, const void *pa, const void *pb, size_t n) { \
-        T *y = py;                                                           \
-        const T a = *(const T *)pa, *vb = pb;                                \
-        KN_ELEMENTWISE(T, y, n, T b = vb[at], EXPR);                         \
+        T *y = py;                                                              \
+        const T a = *(const T *)pa, *vb = pb;                                   \
+        KN_ELEMENTWISE(T, y, n, T b = vb[at], EXPR);                            \
     }
 #define ROWS(NAME) {NAME##_vv, NAME##_vs, NAME##_sv}
 
@@ -145,8 +146,11 @@ static kiln_status binary_eval(const kn_step *s, void *scratch) {
     broadcast_strides(b, y, nest.stride[1]);
     kn_nest_simplify(&nest);
 
-    /* After simplify the innermost dim has a stride of 1 for at least one
-     * operand (dims of 1 are gone), and 0 or 1 for the other. */
+    /* Simplified, same shapes are one VV row, a scalar b one VS row, b[C]
+     * against a[N,H,W,C] is N*H*W VV rows of C with b fixed, and anything
+     * else walks its outer dims with per-operand strides. The innermost dim
+     * has stride 1 for at least one operand (dims of 1 are gone) and 0 or 1
+     * for the other. */
     size_t n = nest.dims[nest.rank - 1];
     size_t sa = nest.stride[0][nest.rank - 1], sb = nest.stride[1][nest.rank - 1];
     int variant = sa && sb ? VV : sa ? VS : SV;

@@ -2,6 +2,7 @@
  * movement, so any dtype works: it copies bytes. */
 #include <string.h>
 
+#include "ops/ops.h"
 #include "kn.h"
 #include "ops/op_util.h"
 #include "ops/params.h"

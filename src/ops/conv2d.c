@@ -2,6 +2,7 @@
  * activation; explicit pads, strides and dilations, as TensorFlow's. */
 #include <string.h>
 
+#include "ops/ops.h"
 #include "ops/activation.h"
 #include "ops/nn_util.h"
 

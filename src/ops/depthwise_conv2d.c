@@ -3,6 +3,7 @@
  * bias[C*M], then the fused activation. */
 #include <string.h>
 
+#include "ops/ops.h"
 #include "ops/activation.h"
 #include "ops/nn_util.h"
 

@@ -2,6 +2,7 @@
  * a is stored [K,M] when transpose_a, b is stored [N,K] when transpose_b. */
 #include <string.h>
 
+#include "ops/ops.h"
 #include "ops/activation.h"
 #include "ops/nn_util.h"
 

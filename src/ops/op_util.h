@@ -1,14 +1,10 @@
-/* Helpers shared by the elementwise and data-movement ops (binary, unary,
- * softmax, reduce, concat, pad, reshape): operand checks for infer, and a
- * collapsed loop nest for kernels that walk two operands with strides. */
+/* Helpers shared by the ops: operand and output checks for infer, the
+ * blocked elementwise loop, and a collapsed loop nest for kernels that
+ * walk two operands with strides (binary, reduce). */
 #ifndef KILN_OPS_OP_UTIL_H
 #define KILN_OPS_OP_UTIL_H
 
 #include "kn.h"
-
-/* The most elements an op may produce. Keeps every byte size and index
- * product far from overflow, on 32-bit wasm too. */
-#define KN_MAX_ELEMENTS ((size_t)1 << 31)
 
 /* infer's first check: min_in..max_in inputs, all present, and one output. */
 static inline kiln_status kn_check_operands(const kn_step *s, int min_in, int max_in) {
@@ -43,23 +39,23 @@ static inline kiln_status kn_set_checked_shape(kn_tensor *out, kiln_dtype dtype,
  * scalar code) when y is an input, as in in-place ops, and gcc -O2 does
  * not emit it at all. */
 #define KN_BLOCK 16
-#define KN_ELEMENTWISE(T, y, n, LOAD, EXPR)                              \
-    do {                                                                 \
-        size_t i_ = 0;                                                   \
-        for (; i_ + KN_BLOCK <= (n); i_ += KN_BLOCK) {                   \
-            T block_[KN_BLOCK];                                          \
-            for (size_t j_ = 0; j_ < KN_BLOCK; j_++) {                   \
-                size_t at = i_ + j_;                                     \
-                LOAD;                                                    \
-                block_[j_] = (EXPR);                                     \
-            }                                                            \
+#define KN_ELEMENTWISE(T, y, n, LOAD, EXPR)                                     \
+    do {                                                                        \
+        size_t i_ = 0;                                                          \
+        for (; i_ + KN_BLOCK <= (n); i_ += KN_BLOCK) {                          \
+            T block_[KN_BLOCK];                                                 \
+            for (size_t j_ = 0; j_ < KN_BLOCK; j_++) {                          \
+                size_t at = i_ + j_;                                            \
+                LOAD;                                                           \
+                block_[j_] = (EXPR);                                            \
+            }                                                                   \
             for (size_t j_ = 0; j_ < KN_BLOCK; j_++) (y)[i_ + j_] = block_[j_]; \
-        }                                                                \
-        for (; i_ < (n); i_++) {                                         \
-            size_t at = i_;                                              \
-            LOAD;                                                        \
-            (y)[i_] = (EXPR);                                            \
-        }                                                                \
+        }                                                                       \
+        for (; i_ < (n); i_++) {                                                \
+            size_t at = i_;                                                     \
+            LOAD;                                                               \
+            (y)[i_] = (EXPR);                                                   \
+        }                                                                       \
     } while (0)
 
 /* A loop nest over two operands: dims[] outermost first, and each operand's

@@ -3,6 +3,7 @@
  * out the edge, SYMMETRIC repeats it). Any dtype: it copies bytes. */
 #include <string.h>
 
+#include "ops/ops.h"
 #include "kn.h"
 #include "ops/op_util.h"
 #include "ops/params.h"
@@ -70,10 +71,11 @@ static void put_block(char *y, const char *x, int64_t i, int64_t n, size_t block
 }
 
 /*
- * Dims after the last padded one, k, are copied whole, so a row is out dim
- * k of blocks of `tail` elements: before blocks, the input's row, after
- * blocks. Rows walk the output's dims before k; each maps to an input row,
- * or, in CONSTANT mode, to padding.
+ * Dims after the last padded one, k, are copied whole: a row of the output
+ * is its dim k of blocks (`block` bytes: everything inward of k), made of
+ * the before blocks, the input's row in one memcpy, and the after blocks.
+ * Rows walk the output's dims before k; each maps to an input row or, in
+ * CONSTANT mode, to padding. NHWC spatial padding is thus rows of W*C.
  */
 static kiln_status pad_eval(const kn_step *s, void *scratch) {
     KN_UNUSED(scratch);

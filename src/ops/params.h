@@ -11,7 +11,7 @@
  *   CONV2D            in: x[N,H,W,C], filter[KH,KW,C,OC], bias[OC]?, alpha?                 out: y[N,OH,OW,OC]
  *   DEPTHWISE_CONV2D  in: x[N,H,W,C], filter[KH,KW,C,M], bias[C*M]?, alpha?            out: y[N,OH,OW,C*M]
  *   MATMUL            in: a[M,K] (or [K,M] if transpose_a), b[K,N] (or [N,K]), bias[N]?, alpha?  out: [M,N]
- *   BINARY            in: a, b (NumPy broadcasting), alpha?                             out: broadcast shape
+ *   BINARY            in: a, b (NumPy broadcasting)                                     out: broadcast shape
  *   UNARY             in: x                                                             out: same shape
  *   SOFTMAX           in: x, softmax over `axis`                                        out: same shape
  *   POOL2D            in: x[N,H,W,C]                                                    out: y[N,OH,OW,C]
@@ -20,7 +20,7 @@
  *   PAD               in: x                                                             out: padded shape
  *   RESHAPE           in: x                                                             out: x's data, shape from params
  *
- * "alpha?" is the per-channel (or broadcastable) slope tensor, present only
+ * "alpha?" is the per-channel slope tensor, float32[channels], present only
  * when the fused activation is KN_ACT_PRELU.
  */
 #ifndef KILN_OPS_PARAMS_H

@@ -3,6 +3,7 @@
  * by their count (TensorFlow's behaviour for SAME padding). */
 #include <math.h>
 
+#include "ops/ops.h"
 #include "ops/nn_util.h"
 
 static kiln_status pool2d_infer(const kn_step *s, kn_tensor *out) {

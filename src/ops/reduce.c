@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/ops.h"
 #include "kn.h"
 #include "ops/op_util.h"
 #include "ops/params.h"
@@ -48,20 +49,21 @@ static kiln_status reduce_infer(const kn_step *s, kn_tensor *out) {
  * axes are outside the innermost run), `fold` folds x[0..n) into y[0] (the
  * innermost run is reduced). Both go in the input's order. */
 typedef void (*acc_fn)(void *y, const void *x, size_t n);
+enum { ROWS, FOLD };
 
-#define DEFINE_ACC(NAME, T, OP)                                   \
-    static void NAME##_rows(void *py, const void *px, size_t n) { \
-        T *y = py;                                                \
-        const T *x = px;                                          \
-        for (size_t i = 0; i < n; i++) y[i] = OP(y[i], x[i]);     \
-    }                                                             \
-    static void NAME##_fold(void *py, const void *px, size_t n) { \
-        T *y = py, acc = *y;                                      \
-        const T *x = px;                                          \
-        for (size_t i = 0; i < n; i++) acc = OP(acc, x[i]);       \
-        *y = acc;                                                 \
+#define DEFINE_ACC(NAME, T, OP)                                      \
+    static void NAME##_rows(void *py, const void *px, size_t n) {    \
+        T *y = py;                                                   \
+        const T *x = px;                                             \
+        KN_ELEMENTWISE(T, y, n, T s = y[at]; T v = x[at], OP(s, v)); \
+    }                                                                \
+    static void NAME##_fold(void *py, const void *px, size_t n) {    \
+        T *y = py, acc = *y;                                         \
+        const T *x = px;                                             \
+        for (size_t i = 0; i < n; i++) acc = OP(acc, x[i]);          \
+        *y = acc;                                                    \
     }
-#define ACC(NAME) {NAME##_rows, NAME##_fold}
+#define ACC(NAME) {[ROWS] = NAME##_rows, [FOLD] = NAME##_fold}
 
 #define OP_ADD(s, v) ((s) + (v))
 #define OP_MUL(s, v) ((s) * (v))
@@ -81,10 +83,14 @@ DEFINE_ACC(max_i32, int32_t, OP_MAX)
 DEFINE_ACC(min_i32, int32_t, OP_MIN)
 
 /* MEAN accumulates a sum, then divides. */
-static const acc_fn f32_acc[KN_REDUCE_COUNT][2] = {ACC(sum_f32), ACC(sum_f32), ACC(max_f32), ACC(min_f32),
-                                                   ACC(prod_f32)};
-static const acc_fn i32_acc[KN_REDUCE_COUNT][2] = {ACC(sum_i32), ACC(sum_i32), ACC(max_i32), ACC(min_i32),
-                                                   ACC(prod_i32)};
+static const acc_fn f32_acc[KN_REDUCE_COUNT][2] = {
+    [KN_REDUCE_SUM] = ACC(sum_f32), [KN_REDUCE_MEAN] = ACC(sum_f32), [KN_REDUCE_MAX] = ACC(max_f32),
+    [KN_REDUCE_MIN] = ACC(min_f32), [KN_REDUCE_PROD] = ACC(prod_f32),
+};
+static const acc_fn i32_acc[KN_REDUCE_COUNT][2] = {
+    [KN_REDUCE_SUM] = ACC(sum_i32), [KN_REDUCE_MEAN] = ACC(sum_i32), [KN_REDUCE_MAX] = ACC(max_i32),
+    [KN_REDUCE_MIN] = ACC(min_i32), [KN_REDUCE_PROD] = ACC(prod_i32),
+};
 
 /* Fills y with the kind's identity, the start of every accumulation. */
 static void fill_identity(const kn_tensor *y, int kind, size_t n) {
@@ -101,8 +107,8 @@ static void fill_identity(const kn_tensor *y, int kind, size_t n) {
     }
 }
 
-/* Turns MEAN's sums into means: float divides (0/0 gives NaN, as in TF);
- * int32 truncates toward zero like TF's integer division. */
+/* Turns MEAN's sums into means. An empty float reduction gives NaN, as
+ * TF's 0/0 does; int32 truncates toward zero like TF's integer division. */
 static void finish_mean(const kn_tensor *y, size_t n, size_t count) {
     if (y->dtype == KILN_FLOAT32) {
         float *v = y->data;
@@ -122,8 +128,8 @@ static kiln_status reduce_eval(const kn_step *s, void *scratch) {
     for (int d = 0; d < x->rank; d++)
         if (reduced(p, d)) n_reduced *= (size_t)x->dims[d];
 
-    /* One element per output (an empty mask, or only size-1 axes): every
-     * kind is the identity, so this is a copy. */
+    /* Each output reduces a single input (an empty mask, or only size-1
+     * axes): every kind is the identity, so this is a copy. */
     if (n_reduced == 1) {
         memmove(y->data, x->data, n_out * es);
         return KILN_OK;
@@ -146,7 +152,8 @@ static kiln_status reduce_eval(const kn_step *s, void *scratch) {
         /* The common global average pool, x[1,H,W,C] over axes 1 and 2,
          * becomes [H*W, C] with C kept: H*W contiguous row accumulations. */
         size_t n = nest.dims[nest.rank - 1];
-        acc_fn fn = (x->dtype == KILN_FLOAT32 ? f32_acc : i32_acc)[p->kind][nest.stride[1][nest.rank - 1] == 0];
+        bool inner_reduced = nest.stride[1][nest.rank - 1] == 0;
+        acc_fn fn = (x->dtype == KILN_FLOAT32 ? f32_acc : i32_acc)[p->kind][inner_reduced ? FOLD : ROWS];
         const char *px = x->data;
         char *py = y->data;
         size_t rows = kn_nest_rows(&nest);

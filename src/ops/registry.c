@@ -1,9 +1,6 @@
 /* The op table: op code -> Infer/Prepare/Eval. Op codes are in ops/params.h. */
-#include "kn.h"
+#include "ops/ops.h"
 #include "ops/params.h"
-
-extern const kn_op_def kn_op_conv2d, kn_op_depthwise_conv2d, kn_op_matmul, kn_op_binary, kn_op_unary,
-    kn_op_softmax, kn_op_pool2d, kn_op_reduce, kn_op_concat, kn_op_pad, kn_op_reshape;
 
 static const kn_op_def *const table[KN_OP_COUNT] = {
     [KN_OP_CONV2D] = &kn_op_conv2d,

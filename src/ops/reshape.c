@@ -2,6 +2,7 @@
  * resolves TF's -1 dim, so params hold the final shape. */
 #include <string.h>
 
+#include "ops/ops.h"
 #include "kn.h"
 #include "ops/op_util.h"
 #include "ops/params.h"

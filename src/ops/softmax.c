@@ -2,6 +2,7 @@
  * float32 tensor. Subtracting the max keeps exp from overflowing. */
 #include <math.h>
 
+#include "ops/ops.h"
 #include "kn.h"
 #include "ops/op_util.h"
 #include "ops/params.h"

@@ -2,6 +2,7 @@
  * that are exact on integers (NEG, ABS, SQUARE, RELU). */
 #include <math.h>
 
+#include "ops/ops.h"
 #include "kn.h"
 #include "ops/op_util.h"
 #include "ops/params.h"
@@ -31,8 +32,8 @@ static kiln_status unary_infer(const kn_step *s, kn_tensor *out) {
 
 /* y[i] = EXPR of v = x[i], over the enclosing function's x, y and n: one
  * loop per kind, so no switch runs inside a loop. */
-#define MAP(T, EXPR)                                \
-    KN_ELEMENTWISE(T, y, n, T v = x[at], EXPR);     \
+#define MAP(T, EXPR)                            \
+    KN_ELEMENTWISE(T, y, n, T v = x[at], EXPR); \
     break
 
 static void eval_f32(float *y, const float *x, size_t n, int kind, float alpha) {

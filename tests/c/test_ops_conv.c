@@ -9,7 +9,7 @@
 #include "kn.h"
 #include "ops/params.h"
 
-extern const kn_op_def kn_op_conv2d, kn_op_depthwise_conv2d, kn_op_matmul, kn_op_pool2d;
+#include "ops/ops.h"
 
 /* ---- Helpers ------------------------------------------------------------- */
 

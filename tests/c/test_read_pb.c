@@ -412,8 +412,10 @@ static void test_typed_values(void) {
     APPEND(t->int64_val, t->n_int64_val, -((int64_t)1 << 40));
     r = read_tensor(n, &g);
     CHECK(r && r->dtype == TF_DT_INT64 && r->nbytes == 16);
-    if (r && r->nbytes == 16)
-        CHECK(((const int64_t *)r->data)[0] == -((int64_t)1 << 40) && ((const int64_t *)r->data)[1] == -((int64_t)1 << 40));
+    if (r && r->nbytes == 16) {
+        const int64_t *v = r->data;
+        CHECK(v[0] == -((int64_t)1 << 40) && v[1] == -((int64_t)1 << 40));
+    }
     tf_graph_free(g);
 
     /* half_val widens to float32: 1, -2, 0.5, smallest subnormal, inf, -0 */
@@ -578,14 +580,16 @@ static void test_truncated_and_corrupt(void) {
 static void test_not_a_graphdef(void) {
     expect_bytes_error((const uint8_t *)"", 0, "test.pb: empty, not a GraphDef");
     const char *text = "node { name: \"x\" op: \"Placeholder\" }";
-    expect_bytes_error((const uint8_t *)text, strlen(text), "test.pb: not a valid GraphDef: malformed protobuf at byte offset 0:");
+    expect_bytes_error((const uint8_t *)text, strlen(text),
+                       "test.pb: not a valid GraphDef: malformed protobuf at byte offset 0:");
     /* a SavedModel starts with field 1 as a varint */
     expect_bytes_error((const uint8_t[]){0x08, 0x01}, 2, "at byte offset 0: field 1 has wire type 0, not a message");
     /* field 3 of a TensorShapeProto.Dim nested in the node's attr: wire type 3 at byte 13 */
     const uint8_t nested[] = {0x0a, 0x0c, 0x2a, 0x0a, 0x0a, 0x01, 'a', 0x12, 0x05, 0x3a, 0x03, 0x12, 0x01, 0x1b};
     expect_bytes_error(nested, sizeof nested, "at byte offset 13: field 3 has invalid wire type 3");
     /* well framed, but NodeDef.name (a string) sent as a varint: only protobuf-c notices */
-    expect_bytes_error((const uint8_t[]){0x0a, 0x02, 0x08, 0x01}, 4, "test.pb: not a valid GraphDef (protobuf parse failed)");
+    expect_bytes_error((const uint8_t[]){0x0a, 0x02, 0x08, 0x01}, 4,
+                       "test.pb: not a valid GraphDef (protobuf parse failed)");
 }
 
 /* attr func -> NameAttrList attr -> AttrValue func ... nested `depth` times. */

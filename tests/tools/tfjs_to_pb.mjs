@@ -24,9 +24,10 @@ function decodeWeight(w, buf, offset) {
   const count = w.shape.reduce((a, b) => a * b, 1);
   const q = w.quantization;
   const bytesPer = q ? { uint8: 1, uint16: 2, float16: 2 }[q.dtype] : { float32: 4, int32: 4, bool: 1 }[w.dtype];
-  if (!bytesPer) throw new Error(`weight '${w.name}': ${q ? `quantization ${q.dtype}` : `dtype ${w.dtype}`} is not supported`);
+  const fail = what => { throw new Error(`weight '${w.name}': ${what}`); };
+  if (!bytesPer) fail(`${q ? `quantization ${q.dtype}` : `dtype ${w.dtype}`} is not supported`);
   const size = count * bytesPer;
-  if (offset + size > buf.length) throw new Error(`weight '${w.name}' runs past the end of its shards`);
+  if (offset + size > buf.length) fail('runs past the end of its shards');
   const raw = buf.subarray(offset, offset + size);
   const dtype = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' }[w.dtype];
   if (!q) return { dtype, shape: w.shape, content: Buffer.from(raw), size };
@@ -34,14 +35,15 @@ function decodeWeight(w, buf, offset) {
   const get = q.dtype === 'uint8' ? i => raw[i] : i => raw.readUInt16LE(2 * i);
   const content = Buffer.alloc(count * 4);
   if (q.dtype === 'float16') {
-    if (w.dtype !== 'float32') throw new Error(`weight '${w.name}': float16 quantization of ${w.dtype}`);
+    if (w.dtype !== 'float32') fail(`float16 quantization of ${w.dtype} is not supported`);
     for (let i = 0; i < count; i++) content.writeFloatLE(halfToFloat(get(i)), 4 * i);
   } else {
-    if (typeof q.scale !== 'number' || typeof q.min !== 'number') throw new Error(`weight '${w.name}': quantization needs scale and min`);
+    if (typeof q.scale !== 'number' || typeof q.min !== 'number') fail(`${q.dtype} quantization needs scale and min`);
     // As tfjs: q * scale + min in double, then rounded to float32 (or Math.round for int32).
-    if (w.dtype === 'float32') for (let i = 0; i < count; i++) content.writeFloatLE(get(i) * q.scale + q.min, 4 * i);
-    else if (w.dtype === 'int32') for (let i = 0; i < count; i++) content.writeInt32LE(Math.round(get(i) * q.scale + q.min), 4 * i);
-    else throw new Error(`weight '${w.name}': ${q.dtype} quantization of ${w.dtype}`);
+    const value = i => get(i) * q.scale + q.min;
+    if (w.dtype === 'float32') for (let i = 0; i < count; i++) content.writeFloatLE(value(i), 4 * i);
+    else if (w.dtype === 'int32') for (let i = 0; i < count; i++) content.writeInt32LE(Math.round(value(i)), 4 * i);
+    else fail(`${q.dtype} quantization of ${w.dtype} is not supported`);
   }
   return { dtype, shape: w.shape, content, size };
 }
@@ -57,7 +59,9 @@ function readWeights(model, dir) {
       offset += t.size;
       weights.set(w.name, t);
     }
-    if (offset !== buf.length) throw new Error(`shards ${group.paths.join(', ')} have ${buf.length} bytes, their weights ${offset}`);
+    if (offset !== buf.length) {
+      throw new Error(`shards ${group.paths.join(', ')} have ${buf.length} bytes, their weights ${offset}`);
+    }
   }
   return weights;
 }
@@ -67,9 +71,9 @@ function checkDtypes(value, known) {
   if (Array.isArray(value)) return value.forEach(v => checkDtypes(v, known));
   if (!value || typeof value !== 'object') return;
   for (const [key, v] of Object.entries(value)) {
-    if (key === 'type' || key === 'dtype') {
-      for (const name of [v].flat()) if (typeof name === 'string' && !(name in known)) throw new Error(`unknown dtype ${name}`);
-    } else checkDtypes(v, known);
+    const names = key === 'type' || key === 'dtype' ? [v].flat().filter(x => typeof x === 'string') : [];
+    for (const name of names) if (!(name in known)) throw new Error(`unknown dtype ${name}`);
+    checkDtypes(v, known);
   }
 }
 
@@ -77,9 +81,11 @@ function main() {
   const [modelPath, outPath] = process.argv.slice(2);
   if (!modelPath || !outPath) throw new Error('usage: node tfjs_to_pb.mjs path/to/model.json out.pb');
   const model = JSON.parse(fs.readFileSync(modelPath, 'utf8'));
-  if (model.format && model.format !== 'graph-model') throw new Error(`${modelPath}: a ${model.format}, not a graph-model`);
   const topology = model.modelTopology;
-  if (!Array.isArray(topology?.node)) throw new Error(`${modelPath}: no modelTopology.node`);
+  if (model.format === 'layers-model' || topology?.model_config) {
+    throw new Error(`${modelPath}: a Keras layers model, not a graph model`);
+  }
+  if (!Array.isArray(topology?.node)) throw new Error(`${modelPath}: no modelTopology.node, not a tfjs graph model`);
   if (topology.library?.function?.length) {
     console.warn(`warning: the ${topology.library.function.length} functions of modelTopology.library are dropped`);
   }
