@@ -768,7 +768,7 @@ static bool read_model(reader *r, const json_value *root) {
 tf_graph *read_tfjs(const char *model_json_path) {
     const char *slash = strrchr(model_json_path, '/');
     reader r = {.path = model_json_path, .dir_len = slash ? (size_t)(slash - model_json_path) + 1 : 0};
-    uint64_t size;
+    uint64_t size = 0;
     if (!file_size(&r, NULL, model_json_path, &size)) return NULL;
     if (size > TFJS_MODEL_JSON_MAX) {
         fail(&r, NULL, "%" PRIu64 " bytes is over the limit of %" PRIu64 " MiB for model.json", size,

@@ -238,7 +238,7 @@ static int n_files;
 
 static const char *path_of(const char *name) {
     static char p[128];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
+    snprintf(p, sizeof p, "%s/%.31s", dir, name);
     return p;
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: set up whatever is missing (tests/setup.sh, idempotent), then run
+# every test: the C unit tests (also under ASan/UBSan) and the JS tests, which include
+# end-to-end parity with TensorFlow.js on real models, natively and in wasm.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+JOBS="${KILN_JOBS:-2}"
+
+tests/setup.sh
+
+echo "== C unit tests"
+ctest --test-dir build --output-on-failure -j"$JOBS"
+
+echo "== C unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+mkdir -p build-asan
+if [ ! -f build-asan/Makefile ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=ON >build-asan/configure.log 2>&1 ||
+    { cat build-asan/configure.log; exit 1; }
+fi
+cmake --build build-asan -j"$JOBS" >build-asan/build.log 2>&1 || { tail -60 build-asan/build.log; exit 1; }
+ctest --test-dir build-asan --output-on-failure -j"$JOBS"
+
+echo "== JS tests (API, parity with tfjs on real models: native, wasm, .pb)"
+node --test tests/js/
