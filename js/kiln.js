@@ -14,7 +14,7 @@ export class KilnError extends Error {
   }
 }
 
-const INVALID = 1, OUT_OF_MEMORY = 4, RUNTIME = 5;
+const INVALID = 1, UNSUPPORTED = 3, OUT_OF_MEMORY = 4, RUNTIME = 5; // kiln_status
 const invalid = (msg) => new KilnError(msg, INVALID, 'invalid argument');
 
 // kiln_dtype -> [name, TypedArray]. bool is one byte per element, 0 or 1.
@@ -126,12 +126,12 @@ class Model {
   /** Runs the model once; see kiln.d.ts. */
   async run(feeds) {
     this.#live();
-    if (feeds === null || typeof feeds !== 'object') throw invalid('kiln: run(feeds) needs an object of input name -> data');
+    if (feeds === null || typeof feeds !== 'object') throw invalid('run(feeds) needs an object of input name -> data');
     const names = this.#in.map((t) => t.name);
     for (const name of Object.keys(feeds))
-      if (!names.includes(name)) throw invalid(`kiln: unknown input '${name}' (the model's inputs: ${names.map((n) => `'${n}'`).join(', ')})`);
+      if (!names.includes(name)) throw invalid(`unknown input '${name}' (the model's inputs: ${names.map((n) => `'${n}'`).join(', ')})`);
     this.#in.forEach((t, i) => {
-      if (feeds[t.name] === undefined) throw invalid(`kiln: missing input '${t.name}' (${t.dtype} ${fmt(t.shape)})`);
+      if (!Object.hasOwn(feeds, t.name)) throw invalid(`missing input '${t.name}' (${t.dtype} ${fmt(t.shape)})`);
       const data = feedData(t, feeds[t.name]);
       // Write straight into the arena, then let the C side check dtype, shape and size; it
       // skips its copy since data == kiln_input_buffer.
@@ -164,7 +164,7 @@ class Model {
       this.#call('kiln_free', this.#bundle);
       this.#call('kiln_free', this.#scratch);
     }
-    this.#dead = 'kiln: this model has been disposed';
+    this.#dead = 'this model has been disposed';
     this.#x = null; // let the instance and its memory be collected
   }
 
@@ -176,12 +176,12 @@ class Model {
   // becomes a KilnError, and the instance, whose state is now unknown, is retired.
   #call(name, ...args) {
     const f = this.#x[name];
-    if (!f) throw new KilnError(`kiln: kiln.wasm has no export ${name} (a mismatched kiln.wasm?)`, 3, 'unsupported');
+    if (!f) throw new KilnError(`kiln.wasm has no export ${name} (a mismatched kiln.wasm?)`, UNSUPPORTED, 'unsupported');
     try {
       return f(...args);
     } catch (e) {
-      this.#dead = `kiln: this model is unusable after an internal error in ${name}; load it again`;
-      throw new KilnError(`kiln: internal error in ${name} (wasm trap: ${e.message}); please report it`, RUNTIME,
+      this.#dead = `this model is unusable after an internal error in ${name}; load it again`;
+      throw new KilnError(`internal error in ${name} (wasm trap: ${e.message}); please report it`, RUNTIME,
         'runtime error', { cause: e });
     }
   }
@@ -190,12 +190,12 @@ class Model {
     if (status === 0) return;
     const message = this.#str(this.#call('kiln_last_error'));
     const name = this.#str(this.#call('kiln_status_name', status));
-    throw new KilnError(message || `kiln: failed with status ${name}`, status, name);
+    throw new KilnError(message || `failed with status ${name}`, status, name);
   }
 
   #alloc(size) {
     const p = this.#ptr(this.#call('kiln_alloc', size));
-    if (!p) throw new KilnError(`kiln: out of wasm memory allocating ${size} bytes`, OUT_OF_MEMORY, 'out of memory');
+    if (!p) throw new KilnError(`out of wasm memory allocating ${size} bytes`, OUT_OF_MEMORY, 'out of memory');
     return p;
   }
 
@@ -212,7 +212,7 @@ class Model {
   // name, dtype, shape (and the dtype code and TypedArray) of a kiln_tensor_desc *.
   #tensor(d) {
     const code = this.#call('kiln_tensor_dtype', d);
-    if (!DTYPES[code]) throw new KilnError(`kiln: tensor has dtype ${code}, unknown to kiln.js`, 3, 'unsupported');
+    if (!DTYPES[code]) throw new KilnError(`tensor has dtype ${code}, unknown to kiln.js`, UNSUPPORTED, 'unsupported');
     const rank = this.#call('kiln_tensor_rank', d);
     const dims = this.#ptr(this.#call('kiln_tensor_dims', d));
     const name = this.#str(this.#call('kiln_tensor_name', d));
@@ -234,20 +234,20 @@ function feedData(t, feed) {
   let data = feed, shape = t.shape;
   if (!ArrayBuffer.isView(feed) && !Array.isArray(feed)) {
     if (typeof feed !== 'object' || feed.data === undefined)
-      throw invalid(`kiln: ${what}: expected a ${t.Array.name}, an Array or {data, shape}, got ${typeof feed}`);
+      throw invalid(`${what}: expected a ${t.Array.name}, an Array or {data, shape}, got ${typeof feed}`);
     ({ data, shape } = feed);
     if (!Array.isArray(shape) || shape.length !== t.shape.length || shape.some((d, k) => d !== t.shape[k]))
-      throw invalid(`kiln: ${what}: expected shape ${fmt(t.shape)}, got ${Array.isArray(shape) ? fmt(shape) : String(shape)}`);
+      throw invalid(`${what}: expected shape ${fmt(t.shape)}, got ${Array.isArray(shape) ? fmt(shape) : String(shape)}`);
   }
   if (Array.isArray(data)) {
     const bad = data.findIndex((v) => typeof v !== 'number' && typeof v !== 'boolean');
-    if (bad >= 0) throw invalid(`kiln: ${what}: element ${bad} is ${typeof data[bad]}, expected a number`);
+    if (bad >= 0) throw invalid(`${what}: element ${bad} is ${typeof data[bad]}, expected a number`);
     data = t.Array.from(data, Number);
   } else if (!(data instanceof t.Array || (t.dtype === 'uint8' && data instanceof Uint8ClampedArray))) {
-    throw invalid(`kiln: ${what}: dtype ${t.dtype} needs a ${t.Array.name}, got ${data?.constructor?.name ?? typeof data}`);
+    throw invalid(`${what}: dtype ${t.dtype} needs a ${t.Array.name}, got ${data?.constructor?.name ?? typeof data}`);
   }
   const count = t.shape.reduce((a, b) => a * b, 1);
   if (data.length !== count)
-    throw invalid(`kiln: ${what}: expected ${count} elements (shape ${fmt(t.shape)}), got ${data.length}`);
+    throw invalid(`${what}: expected ${count} elements (shape ${fmt(t.shape)}), got ${data.length}`);
   return data;
 }
