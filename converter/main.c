@@ -90,7 +90,8 @@ static void report(const char *model, const char *out, const kc_program *p, cons
         print_shape(&p->tensors[p->outputs[i]].t);
         printf("\n");
     }
-    printf("  plan    %d steps, %d tensors (%d constant)\n", s->n_steps, s->n_tensors, s->n_weights);
+    printf("  plan    %d step%s, %d tensor%s (%d constant)\n", s->n_steps, s->n_steps == 1 ? "" : "s", s->n_tensors,
+           s->n_tensors == 1 ? "" : "s", s->n_weights);
     printf("  weights %zu bytes\n", s->weights_size);
     printf("  arena   %zu bytes for %zu bytes of activations (%.1f%% of their sum)\n", s->arena_size,
            s->activations_size, s->activations_size ? 100.0 * (double)s->arena_size / (double)s->activations_size : 0.0);
