@@ -40,6 +40,18 @@ enum kn_op {
     KN_OP_CONCAT = 9,
     KN_OP_PAD = 10,
     KN_OP_RESHAPE = 11,
+    KN_OP_CAST = 12,
+    KN_OP_SLICE = 13,
+    KN_OP_TILE = 14,
+    KN_OP_TRANSPOSE = 15,
+    KN_OP_GATHER = 16,
+    KN_OP_GATHER_ND = 17,
+    KN_OP_SELECT = 18,
+    KN_OP_ARG = 19,
+    KN_OP_TOPK = 20,
+    KN_OP_RESIZE = 21,
+    KN_OP_CONV2D_TRANSPOSE = 22,
+    KN_OP_SCATTER_ND = 23,
     KN_OP_COUNT
 };
 
@@ -80,6 +92,18 @@ enum kn_binary_kind {
     KN_BINARY_POW = 6,
     KN_BINARY_SQUARED_DIFFERENCE = 7,
     KN_BINARY_PRELU = 8, /* a > 0 ? a : b * a */
+    KN_BINARY_FLOOR_DIV = 9,  /* floor(a / b); int32: rounds toward -inf, b == 0 gives 0 */
+    KN_BINARY_FLOOR_MOD = 10, /* a - floor(a / b) * b, sign of b (TF FloorMod) */
+    KN_BINARY_ATAN2 = 11,     /* atan2(a, b) */
+    /* Comparisons and logic: the output is bool. Logic ops take bool inputs. */
+    KN_BINARY_EQUAL = 12,
+    KN_BINARY_NOT_EQUAL = 13,
+    KN_BINARY_LESS = 14,
+    KN_BINARY_LESS_EQUAL = 15,
+    KN_BINARY_GREATER = 16,
+    KN_BINARY_GREATER_EQUAL = 17,
+    KN_BINARY_LOGICAL_AND = 18,
+    KN_BINARY_LOGICAL_OR = 19,
     KN_BINARY_COUNT
 };
 
@@ -103,6 +127,25 @@ enum kn_unary_kind {
     KN_UNARY_LOG = 10,
     KN_UNARY_NEG = 11,
     KN_UNARY_ABS = 12,
+    KN_UNARY_LOG1P = 13,
+    KN_UNARY_FLOOR = 14,
+    KN_UNARY_CEIL = 15,
+    KN_UNARY_ROUND = 16,      /* half to even, as TF Round */
+    KN_UNARY_RECIPROCAL = 17,
+    KN_UNARY_SIN = 18,
+    KN_UNARY_COS = 19,
+    KN_UNARY_TAN = 20,
+    KN_UNARY_ATAN = 21,
+    KN_UNARY_ERF = 22,
+    KN_UNARY_SOFTPLUS = 23,   /* log(1 + exp(x)), stable for large |x| */
+    KN_UNARY_SOFTSIGN = 24,   /* x / (1 + |x|) */
+    KN_UNARY_SELU = 25,
+    KN_UNARY_SIGN = 26,
+    KN_UNARY_EXPM1 = 27,
+    KN_UNARY_LOGICAL_NOT = 28, /* bool */
+    KN_UNARY_HARD_SIGMOID = 29, /* Keras: clip(0.2 x + 0.5, 0, 1) */
+    KN_UNARY_GELU = 30,        /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+    KN_UNARY_SWISH = 31,       /* x * sigmoid(x) */
     KN_UNARY_COUNT
 };
 
@@ -130,6 +173,8 @@ enum kn_reduce_kind {
     KN_REDUCE_MAX = 2,
     KN_REDUCE_MIN = 3,
     KN_REDUCE_PROD = 4,
+    KN_REDUCE_ANY = 5, /* bool */
+    KN_REDUCE_ALL = 6, /* bool */
     KN_REDUCE_COUNT
 };
 
@@ -155,5 +200,85 @@ typedef struct kn_reshape_params {
     int32_t rank;
     int32_t dims[8]; /* the output shape; same element count as the input */
 } kn_reshape_params;
+
+/* CAST: float32, int32, uint8, bool to any of them. float to int truncates
+ * toward zero (TF); to bool is x != 0; to uint8 wraps modulo 256. */
+typedef struct kn_cast_params {
+    int32_t dtype; /* kiln_dtype of the output */
+} kn_cast_params;
+
+/* SLICE: out[i0..] = x[begin[d] + i_d * stride[d]], i_d < size[d]. Strides may
+ * be negative (StridedSlice with a negative step); the converter resolves
+ * every StridedSlice mask into this form plus reshapes. */
+typedef struct kn_slice_params {
+    int32_t begin[8], size[8], stride[8];
+} kn_slice_params;
+
+/* TILE: out dim d = x dim d * multiples[d]. */
+typedef struct kn_tile_params {
+    int32_t multiples[8];
+} kn_tile_params;
+
+/* TRANSPOSE: out dim d = x dim perm[d]. */
+typedef struct kn_transpose_params {
+    int32_t perm[8];
+} kn_transpose_params;
+
+/* GATHER: in params, indices (int32). With batch_dims b:
+ * out = params.shape[:axis] + indices.shape[b:] + params.shape[axis+1:].
+ * An index out of [0, dim) gives zeros (as TF on GPU; TF on CPU errors). */
+typedef struct kn_gather_params {
+    int32_t axis, batch_dims;
+} kn_gather_params;
+
+/* GATHER_ND: in params, indices (int32, last dim k <= rank of params).
+ * out = indices.shape[:-1] + params.shape[k:]; out-of-range slices are zeros. */
+typedef struct kn_gather_nd_params {
+    int32_t batch_dims; /* 0 only, for now */
+} kn_gather_nd_params;
+
+/* SELECT: in cond (bool), a, b (same dtype), NumPy broadcasting of all three
+ * (TF SelectV2; Select's rank-1 cond is reshaped by the converter). */
+typedef struct kn_select_params {
+    int32_t unused;
+} kn_select_params;
+
+enum kn_arg_kind { KN_ARG_MAX = 0, KN_ARG_MIN = 1 };
+
+/* ARG: index (int32) of the largest / smallest value along axis, the first on ties. */
+typedef struct kn_arg_params {
+    int32_t kind, axis;
+} kn_arg_params;
+
+/* TOPK: the k largest values along the last axis, and their int32 indices
+ * (two outputs), sorted descending; ties keep the lower index first. */
+typedef struct kn_topk_params {
+    int32_t k;
+} kn_topk_params;
+
+enum kn_resize_mode { KN_RESIZE_BILINEAR = 0, KN_RESIZE_NEAREST = 1 };
+
+/* RESIZE: x[N,H,W,C] -> [N,out_h,out_w,C], TF's ResizeBilinear / ResizeNearestNeighbor. */
+typedef struct kn_resize_params {
+    int32_t mode;
+    int32_t out_h, out_w;
+    int32_t align_corners, half_pixel_centers;
+} kn_resize_params;
+
+/* CONV2D_TRANSPOSE (TF Conv2DBackpropInput): in x[N,H,W,C], filter[KH,KW,OC,C], bias[OC]?, alpha?
+ * out [N,out_h,out_w,OC]: the gradient of a Conv2D with these strides, dilations and pads
+ * whose input is out and whose output is x. */
+typedef struct kn_conv_transpose_params {
+    kn_conv_params conv;
+    int32_t out_h, out_w;
+} kn_conv_transpose_params;
+
+/* SCATTER_ND (SparseToDense): in indices (int32 [n, k] or [n]), updates ([n] or a scalar),
+ * default (scalar); out of shape dims[0..rank) filled with default, then out[indices[i]] =
+ * updates[i]. Out-of-range indices are skipped. */
+typedef struct kn_scatter_nd_params {
+    int32_t rank;
+    int32_t dims[8];
+} kn_scatter_nd_params;
 
 #endif
