@@ -6,117 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "convert.h"
 #include "diag.h"
-#include "writer.h"
-
-/* ---- building graphs ---------------------------------------------------- */
-
-static tf_node *add_node(tf_graph *g, const char *name, const char *op, const char *in0, const char *in1) {
-    tf_node *n = tf_graph_add_node(g);
-    n->name = tf_strdup(g, name);
-    n->op = tf_strdup(g, op);
-    n->inputs = tf_alloc(g, sizeof(char *) * 2);
-    if (in0) n->inputs[n->n_inputs++] = tf_strdup(g, in0);
-    if (in1) n->inputs[n->n_inputs++] = tf_strdup(g, in1);
-    return n;
-}
-
-static void attr_s(tf_graph *g, tf_node *n, const char *name, const char *v) {
-    tf_attr *a = tf_node_add_attr(g, n, name);
-    a->kind = TF_ATTR_S;
-    a->s = tf_strdup(g, v);
-    a->s_len = strlen(v);
-}
-
-static void attr_ints(tf_graph *g, tf_node *n, const char *name, int n_vals, const int64_t *vals) {
-    tf_attr *a = tf_node_add_attr(g, n, name);
-    a->kind = TF_ATTR_LIST;
-    a->n_i = (size_t)n_vals;
-    a->list_i = tf_alloc(g, sizeof(int64_t) * (size_t)(n_vals ? n_vals : 1));
-    memcpy(a->list_i, vals, sizeof(int64_t) * (size_t)n_vals);
-}
-
-static void attr_bool(tf_graph *g, tf_node *n, const char *name, bool v) {
-    tf_attr *a = tf_node_add_attr(g, n, name);
-    a->kind = TF_ATTR_B;
-    a->b = v;
-}
-
-static const float *const_data(tf_graph *g, const char *name) {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (strcmp(g->nodes[i].name, name) == 0) return tf_node_attr(&g->nodes[i], "value")->tensor->data;
-    return NULL;
-}
-
-static void attr_type(tf_graph *g, tf_node *n, const char *name, int type) {
-    tf_attr *a = tf_node_add_attr(g, n, name);
-    a->kind = TF_ATTR_TYPE;
-    a->type = type;
-}
-
-static void placeholder(tf_graph *g, const char *name, int dtype, int rank, const int64_t *dims) {
-    tf_node *n = add_node(g, name, "Placeholder", NULL, NULL);
-    attr_type(g, n, "dtype", dtype);
-    tf_attr *a = tf_node_add_attr(g, n, "shape");
-    a->kind = TF_ATTR_SHAPE;
-    a->shape.rank = rank;
-    memcpy(a->shape.dims, dims, sizeof(int64_t) * (size_t)rank);
-}
-
-static void constant(tf_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const void *data) {
-    tf_node *n = add_node(g, name, "Const", NULL, NULL);
-    tf_attr *a = tf_node_add_attr(g, n, "value");
-    a->kind = TF_ATTR_TENSOR;
-    a->tensor = tf_alloc(g, sizeof *a->tensor);
-    a->tensor->dtype = dtype;
-    a->tensor->shape.rank = rank;
-    memcpy(a->tensor->shape.dims, dims, sizeof(int64_t) * (size_t)rank);
-    int64_t count = tf_shape_count(&a->tensor->shape);
-    a->tensor->nbytes = (size_t)count * tf_dtype_size(dtype);
-    a->tensor->data = tf_alloc(g, a->tensor->nbytes + 1);
-    memcpy(a->tensor->data, data, a->tensor->nbytes);
-}
-
-/* ---- running bundles ---------------------------------------------------- */
-
-typedef struct {
-    uint8_t *bytes;
-    size_t size;
-    kc_bundle_stats stats;
-} bundle;
-
-static bool convert(tf_graph *g, const kc_options *opt, bundle *b) {
-    kc_program p = {0};
-    kc_options none = {0};
-    bool ok = kc_convert(g, opt ? opt : &none, &p) && kc_build_bundle(&p, &b->bytes, &b->size, &b->stats);
-    kc_program_free(&p);
-    return ok;
-}
-
-/* Loads a copy of the bundle in 16-byte aligned memory, runs it on `in`, copies output 0 to `out`. */
-static kiln_status run(const bundle *b, const float *in, size_t in_count, float *out, size_t out_count) {
-    void *copy = aligned_alloc(64, (b->size + 63) & ~(size_t)63);
-    memcpy(copy, b->bytes, b->size);
-    kiln_model *m = NULL;
-    kiln_context *c = NULL;
-    kiln_status st = kiln_model_load(copy, b->size, &m);
-    if (st == KILN_OK) st = kiln_context_create(m, &c);
-    if (st == KILN_OK) {
-        const kiln_tensor_desc *t = kiln_model_input(m, 0);
-        st = kiln_set_input(c, 0, KILN_FLOAT32, kiln_tensor_dims(t), kiln_tensor_rank(t), in, in_count * 4);
-    }
-    if (st == KILN_OK) st = kiln_run(c);
-    if (st == KILN_OK) {
-        const kiln_tensor_desc *o = kiln_context_output(c, 0);
-        CHECK(kiln_tensor_size(o) == out_count * 4);
-        memcpy(out, kiln_tensor_data(o), out_count * 4);
-    }
-    kiln_context_free(c);
-    kiln_model_free(m);
-    free(copy);
-    return st;
-}
+#include "graph_builder.h"
 
 /* ---- a small CNN: old-style graph without dilations/data_format, BatchNorm as constant math ---- */
 
@@ -124,41 +15,41 @@ static kiln_status run(const bundle *b, const float *in, size_t in_count, float 
  * Rsqrt/Mul/Sub on constants) -> Relu6 -> Mean over H,W -> MatMul [4,3] -> Softmax */
 static tf_graph *small_cnn(void) {
     tf_graph *g = tf_graph_new();
-    placeholder(g, "input", TF_DT_FLOAT, 4, (int64_t[]){-1, 5, 5, 2});
+    gb_placeholder(g, "input", TF_DT_FLOAT, 4, (int64_t[]){-1, 5, 5, 2});
     float w[3 * 3 * 2 * 4], var[4] = {0.5f, 1, 2, 4}, gamma[4] = {1, -1, 0.5f, 2}, beta[4] = {0.1f, 0.2f, -0.3f, 0};
     float mean[4] = {0, 0.5f, -0.5f, 1}, fc[4 * 3];
     for (int i = 0; i < 72; i++) w[i] = (float)((i * 7) % 11 - 5) / 10.0f;
     for (int i = 0; i < 12; i++) fc[i] = (float)((i * 5) % 7 - 3) / 4.0f;
-    constant(g, "w", TF_DT_FLOAT, 4, (int64_t[]){3, 3, 2, 4}, w);
-    tf_node *conv = add_node(g, "conv", "Conv2D", "input", "w");
-    attr_ints(g, conv, "strides", 4, (int64_t[]){1, 2, 2, 1});
-    attr_s(g, conv, "padding", "SAME");
-    constant(g, "var", TF_DT_FLOAT, 1, (int64_t[]){4}, var);
-    constant(g, "gamma", TF_DT_FLOAT, 1, (int64_t[]){4}, gamma);
-    constant(g, "beta", TF_DT_FLOAT, 1, (int64_t[]){4}, beta);
-    constant(g, "mean", TF_DT_FLOAT, 1, (int64_t[]){4}, mean);
-    add_node(g, "bn/rsqrt", "Rsqrt", "var", NULL);
-    add_node(g, "bn/scale", "Mul", "bn/rsqrt", "gamma");
-    add_node(g, "bn/mul_mean", "Mul", "mean", "bn/scale");
-    add_node(g, "bn/shift", "Sub", "beta", "bn/mul_mean");
-    add_node(g, "bn/mul", "Mul", "conv", "bn/scale");
-    add_node(g, "bn/out", "Add", "bn/mul", "bn/shift");
-    add_node(g, "bn/out/read", "Identity", "bn/out", NULL);
-    attr_type(g, add_node(g, "relu", "Relu6", "bn/out/read", NULL), "T", TF_DT_FLOAT);
-    constant(g, "axes", TF_DT_INT32, 1, (int64_t[]){2}, (int32_t[]){1, 2});
-    tf_node *mean_node = add_node(g, "pool", "Mean", "relu", "axes");
-    attr_bool(g, mean_node, "keep_dims", false);
-    constant(g, "fc", TF_DT_FLOAT, 2, (int64_t[]){4, 3}, fc);
-    add_node(g, "logits", "MatMul", "pool", "fc");
-    add_node(g, "probs", "Softmax", "logits", NULL);
+    gb_const(g, "w", TF_DT_FLOAT, 4, (int64_t[]){3, 3, 2, 4}, w);
+    tf_node *conv = gb_node2(g, "conv", "Conv2D", "input", "w");
+    gb_attr_ints(g, conv, "strides", 4, (int64_t[]){1, 2, 2, 1});
+    gb_attr_s(g, conv, "padding", "SAME");
+    gb_const(g, "var", TF_DT_FLOAT, 1, (int64_t[]){4}, var);
+    gb_const(g, "gamma", TF_DT_FLOAT, 1, (int64_t[]){4}, gamma);
+    gb_const(g, "beta", TF_DT_FLOAT, 1, (int64_t[]){4}, beta);
+    gb_const(g, "mean", TF_DT_FLOAT, 1, (int64_t[]){4}, mean);
+    gb_node2(g, "bn/rsqrt", "Rsqrt", "var", NULL);
+    gb_node2(g, "bn/scale", "Mul", "bn/rsqrt", "gamma");
+    gb_node2(g, "bn/mul_mean", "Mul", "mean", "bn/scale");
+    gb_node2(g, "bn/shift", "Sub", "beta", "bn/mul_mean");
+    gb_node2(g, "bn/mul", "Mul", "conv", "bn/scale");
+    gb_node2(g, "bn/out", "Add", "bn/mul", "bn/shift");
+    gb_node2(g, "bn/out/read", "Identity", "bn/out", NULL);
+    gb_attr_type(g, gb_node2(g, "relu", "Relu6", "bn/out/read", NULL), "T", TF_DT_FLOAT);
+    gb_const(g, "axes", TF_DT_INT32, 1, (int64_t[]){2}, (int32_t[]){1, 2});
+    tf_node *mean_node = gb_node2(g, "pool", "Mean", "relu", "axes");
+    gb_attr_b(g, mean_node, "keep_dims", false);
+    gb_const(g, "fc", TF_DT_FLOAT, 2, (int64_t[]){4, 3}, fc);
+    gb_node2(g, "logits", "MatMul", "pool", "fc");
+    gb_node2(g, "probs", "Softmax", "logits", NULL);
     return g;
 }
 
 /* The same network computed directly from the definitions. */
 static void small_cnn_reference(const float *x, float *probs) {
     tf_graph *g = small_cnn();
-    const float *w = const_data(g, "w"), *var = const_data(g, "var"), *gamma = const_data(g, "gamma");
-    const float *beta = const_data(g, "beta"), *mean = const_data(g, "mean"), *fc = const_data(g, "fc");
+    const float *w = gb_const_data(g, "w"), *var = gb_const_data(g, "var"), *gamma = gb_const_data(g, "gamma");
+    const float *beta = gb_const_data(g, "beta"), *mean = gb_const_data(g, "mean"), *fc = gb_const_data(g, "fc");
     /* SAME, stride 2 on 5: out 3, total pad (3-1)*2+3-5 = 2, one on each side. */
     double pooled[4] = {0};
     for (int oc = 0; oc < 4; oc++) {
@@ -190,8 +81,8 @@ static void small_cnn_reference(const float *x, float *probs) {
 
 static void small_cnn_matches_reference(void) {
     tf_graph *g = small_cnn();
-    bundle b = {0};
-    CHECK(convert(g, NULL, &b));
+    gb_bundle b = {0};
+    CHECK(gb_convert(g, NULL, &b));
     if (!b.bytes) {
         fprintf(stderr, "  %s\n", kc_last_error());
         tf_graph_free(g);
@@ -201,7 +92,7 @@ static void small_cnn_matches_reference(void) {
     CHECK(b.stats.n_steps == 7);
     float x[50], got[3], want[3];
     for (int i = 0; i < 50; i++) x[i] = (float)((i * 13) % 17) / 8.0f - 1.0f;
-    CHECK(run(&b, x, 50, got, 3) == KILN_OK);
+    CHECK(gb_run(&b, (const void *[]){x}, 1, (void *[]){got}, (size_t[]){sizeof got}, 1) == KILN_OK);
     small_cnn_reference(x, want);
     CHECK_ARRAY_NEAR(got, want, 3, 1e-5);
     free(b.bytes);
@@ -211,8 +102,8 @@ static void small_cnn_matches_reference(void) {
 /* The loader rejects every truncation and every single flipped byte with an error, never a crash. */
 static void damaged_bundles_fail_cleanly(void) {
     tf_graph *g = small_cnn();
-    bundle b = {0};
-    CHECK(convert(g, NULL, &b));
+    gb_bundle b = {0};
+    CHECK(gb_convert(g, NULL, &b));
     tf_graph_free(g);
     if (!b.bytes) return;
     uint8_t *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
@@ -246,8 +137,8 @@ static void damaged_bundles_fail_cleanly(void) {
 
 static void wrong_inputs_are_named_errors(void) {
     tf_graph *g = small_cnn();
-    bundle b = {0};
-    CHECK(convert(g, NULL, &b));
+    gb_bundle b = {0};
+    CHECK(gb_convert(g, NULL, &b));
     tf_graph_free(g);
     if (!b.bytes) return;
     void *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
@@ -275,13 +166,13 @@ static void wrong_inputs_are_named_errors(void) {
 /* Every unsupported op type is listed, with its nodes, in one message. */
 static void unsupported_ops_listed_at_once(void) {
     tf_graph *g = tf_graph_new();
-    placeholder(g, "x", TF_DT_FLOAT, 2, (int64_t[]){1, 4});
-    add_node(g, "a", "Frobnicate", "x", NULL);
-    add_node(g, "b", "Relu", "a", NULL);
-    add_node(g, "c", "Frobnicate", "b", NULL);
-    add_node(g, "d", "Zorch", "c", NULL);
-    bundle b = {0};
-    CHECK(!convert(g, NULL, &b));
+    gb_placeholder(g, "x", TF_DT_FLOAT, 2, (int64_t[]){1, 4});
+    gb_node2(g, "a", "Frobnicate", "x", NULL);
+    gb_node2(g, "b", "Relu", "a", NULL);
+    gb_node2(g, "c", "Frobnicate", "b", NULL);
+    gb_node2(g, "d", "Zorch", "c", NULL);
+    gb_bundle b = {0};
+    CHECK(!gb_convert(g, NULL, &b));
     const char *e = kc_last_error();
     CHECK(strstr(e, "2 unsupported op types") != NULL);
     CHECK(strstr(e, "Frobnicate: 2 nodes: 'a', 'c'") != NULL || strstr(e, "Frobnicate: 2 nodes: 'c', 'a'") != NULL);
@@ -295,14 +186,14 @@ static void inputs_and_outputs_by_name(void) {
     kc_input_spec in = {.name = "relu", .rank = 4, .dims = {1, 3, 3, 4}};
     const char *outs[] = {"logits"};
     kc_options opt = {&in, 1, outs, 1};
-    bundle b = {0};
-    CHECK(convert(g, &opt, &b));
+    gb_bundle b = {0};
+    CHECK(gb_convert(g, &opt, &b));
     tf_graph_free(g);
     if (!b.bytes) return;
     CHECK(b.stats.n_steps == 2); /* mean, matmul */
     float x[36], got[3];
     for (int i = 0; i < 36; i++) x[i] = (float)i / 36.0f;
-    CHECK(run(&b, x, 36, got, 3) == KILN_OK);
+    CHECK(gb_run(&b, (const void *[]){x}, 1, (void *[]){got}, (size_t[]){sizeof got}, 1) == KILN_OK);
     free(b.bytes);
 }
 

@@ -1,0 +1,48 @@
+/* Helpers for tests that build TF graphs by hand, convert them and run the
+ * bundle through the public runtime API. */
+#ifndef KILN_GRAPH_BUILDER_H
+#define KILN_GRAPH_BUILDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "convert.h"
+#include "writer.h"
+
+/* A node with up to `n_in` inputs given as strings ("x", "x:1", "^ctrl"). */
+tf_node *gb_node(tf_graph *g, const char *name, const char *op, int n_in, const char *const *inputs);
+/* Shorthand for nodes with at most two inputs (NULL for none). */
+tf_node *gb_node2(tf_graph *g, const char *name, const char *op, const char *in0, const char *in1);
+
+void gb_attr_s(tf_graph *g, tf_node *n, const char *name, const char *value);
+void gb_attr_i(tf_graph *g, tf_node *n, const char *name, int64_t value);
+void gb_attr_f(tf_graph *g, tf_node *n, const char *name, float value);
+void gb_attr_b(tf_graph *g, tf_node *n, const char *name, bool value);
+void gb_attr_type(tf_graph *g, tf_node *n, const char *name, int tf_dtype);
+void gb_attr_ints(tf_graph *g, tf_node *n, const char *name, int count, const int64_t *values);
+void gb_attr_strings(tf_graph *g, tf_node *n, const char *name, int count, const char *const *values);
+
+/* A Placeholder with dtype and shape attrs (-1 for unknown dims). */
+void gb_placeholder(tf_graph *g, const char *name, int tf_dtype, int rank, const int64_t *dims);
+/* A Const holding count(dims) elements of tf_dtype copied from data. */
+void gb_const(tf_graph *g, const char *name, int tf_dtype, int rank, const int64_t *dims, const void *data);
+/* The data of the Const named `name`, or NULL. */
+const void *gb_const_data(const tf_graph *g, const char *name);
+
+typedef struct gb_bundle {
+    uint8_t *bytes;
+    size_t size;
+    kc_bundle_stats stats;
+} gb_bundle;
+
+/* Converts (opt may be NULL) and builds the bundle in memory; false with kc_last_error() set. */
+bool gb_convert(tf_graph *g, const kc_options *opt, gb_bundle *b);
+
+/* Loads a bundle, feeds inputs (one buffer per model input, in order, sized as the model
+ * says), runs, and copies output `k` into outs[k] (out_sizes[k] bytes, which must match).
+ * Returns the first failing status. */
+kiln_status gb_run(const gb_bundle *b, const void *const *inputs, int n_inputs, void *const *outs,
+                   const size_t *out_sizes, int n_outs);
+
+#endif
