@@ -1,7 +1,16 @@
 /* Conv2D: x[N,H,W,C] * filter[KH,KW,C,OC] (HWIO) + bias[OC], then the fused
- * activation; explicit pads, strides and dilations, as TensorFlow's. */
+ * activation; explicit pads, strides and dilations, as TensorFlow's.
+ *
+ * With constant weights (the normal case), prepare packs them once for the
+ * machine's GEMM microkernel (kernels/gemm.h): a 1x1 stride-1 convolution is
+ * then one GEMM over the pixels, any other an indirect GEMM that reads input
+ * rows through per-tap pointers (no im2col buffer). Non-constant weights use
+ * the direct reference loop, which the tests also compare the fast path with. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm.h"
 #include "ops/ops.h"
 #include "ops/activation.h"
 #include "ops/nn_util.h"
@@ -22,8 +31,8 @@ static kiln_status conv2d_infer(const kn_step *s, kn_tensor *out) {
     return kn_set_checked_shape(out, KILN_FLOAT32, 4, dims);
 }
 
-static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
-    KN_UNUSED(scratch);
+/* The direct loop: any weights, slow. */
+static kiln_status conv2d_eval_reference(const kn_step *s) {
     const kn_conv_params *p = s->params;
     const kn_tensor *xt = s->in[0], *ft = s->in[1], *yt = s->out[0];
     const float *x = xt->data, *w = ft->data;
@@ -68,6 +77,115 @@ static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
     return KILN_OK;
 }
 
+typedef struct {
+    const kn_gemm_config *gemm;
+    float *packed; /* weights and bias, packed for gemm */
+} conv2d_state;
+
+/* Weight panels a row block streams through should stay in L2. */
+#define KN_PANEL_BUDGET (256u * 1024u)
+
+static kiln_status conv2d_prepare(kn_step *s, size_t *scratch) {
+    const kn_tensor *f = s->in[1], *b = s->n_in > 2 ? s->in[2] : NULL;
+    if (!f->data || (b && !b->data)) return KILN_OK; /* weights computed at run time: reference loop */
+    const int32_t KH = f->dims[0], KW = f->dims[1], C = f->dims[2], OC = f->dims[3];
+    conv2d_state *st = malloc(sizeof *st);
+    if (!st) return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+    st->gemm = kn_gemm_config_get();
+    size_t k = (size_t)KH * KW * C, floats = kn_gemm_packed_floats(k, (size_t)OC, st->gemm->nr);
+    st->packed = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
+    if (!st->packed) {
+        free(st);
+        return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory packing %zu weights", floats);
+    }
+    kn_gemm_pack(k, (size_t)OC, st->gemm->nr, f->data, (size_t)OC, b ? b->data : NULL, st->packed);
+    s->state = st;
+    /* A zero row for padded taps, then the indirection pointers of one row block. */
+    *scratch = kn_zero_row_bytes((size_t)C) + sizeof(float *) * st->gemm->mr * (size_t)KH * KW;
+    return KILN_OK;
+}
+
+static void conv2d_release(void *state) {
+    conv2d_state *st = state;
+    free(st->packed);
+    free(st);
+}
+
+/* Output channels per pass over the rows: as many NR-panels as fit the budget. */
+static size_t panel_block(size_t k, size_t oc, size_t nr) {
+    size_t panels = KN_PANEL_BUDGET / ((k + 1) * nr * sizeof(float));
+    size_t block = (panels ? panels : 1) * nr;
+    return block < oc ? block : oc;
+}
+
+/* The clamp the microkernel applies; other activations run afterwards. */
+static void clamp_of(int act, float *lo, float *hi) {
+    *lo = act == KN_ACT_RELU || act == KN_ACT_RELU6 ? 0.0f : -INFINITY;
+    *hi = act == KN_ACT_RELU6 ? 6.0f : INFINITY;
+}
+
+static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
+    const conv2d_state *st = s->state;
+    if (!st) return conv2d_eval_reference(s);
+    const kn_conv_params *p = s->params;
+    const kn_tensor *xt = s->in[0], *ft = s->in[1], *yt = s->out[0];
+    const float *x = xt->data;
+    float *y = yt->data;
+    const size_t H = (size_t)xt->dims[1], W = (size_t)xt->dims[2], C = (size_t)xt->dims[3];
+    const size_t KH = (size_t)ft->dims[0], KW = (size_t)ft->dims[1], OC = (size_t)ft->dims[3];
+    const size_t N = (size_t)yt->dims[0], OH = (size_t)yt->dims[1], OW = (size_t)yt->dims[2];
+    const size_t mr = st->gemm->mr, nr = st->gemm->nr, k = KH * KW * C;
+    const size_t nb = panel_block(k, OC, nr), panel_floats = nr * (k + 1);
+    float lo, hi;
+    clamp_of(p->act, &lo, &hi);
+
+    bool pointwise = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && !p->pad_top && !p->pad_left &&
+                     !p->pad_bottom && !p->pad_right;
+    if (pointwise) {
+        const size_t m = N * H * W; /* the input pixels are the GEMM's rows */
+        for (size_t n0 = 0; n0 < OC; n0 += nb) {
+            size_t nc = OC - n0 < nb ? OC - n0 : nb;
+            const float *w = st->packed + n0 / nr * panel_floats;
+            for (size_t m0 = 0; m0 < m; m0 += mr)
+                st->gemm->gemm(m - m0 < mr ? m - m0 : mr, nc, C, x + m0 * C, C, w, y + m0 * OC + n0, OC, lo, hi);
+        }
+    } else {
+        float *zero = scratch;
+        const float **ptrs = (const float **)(void *)((char *)scratch + kn_zero_row_bytes(C));
+        memset(zero, 0, sizeof(float) * C);
+        const size_t pixels = OH * OW, ks = KH * KW;
+        for (size_t n = 0; n < N; n++) {
+            const float *xn = x + n * H * W * C;
+            float *yn = y + n * pixels * OC;
+            for (size_t m0 = 0; m0 < pixels; m0 += mr) {
+                size_t rows = pixels - m0 < mr ? pixels - m0 : mr;
+                /* Row i's pointer for tap t; rows past `rows` repeat the last. */
+                for (size_t i = 0; i < mr; i++) {
+                    size_t pix = m0 + (i < rows ? i : rows - 1), oh = pix / OW, ow = pix % OW;
+                    for (size_t kh = 0; kh < KH; kh++) {
+                        int64_t ih = (int64_t)(oh * (size_t)p->stride_h + kh * (size_t)p->dilation_h) - p->pad_top;
+                        for (size_t kw = 0; kw < KW; kw++) {
+                            int64_t iw = (int64_t)(ow * (size_t)p->stride_w + kw * (size_t)p->dilation_w) - p->pad_left;
+                            bool inside = ih >= 0 && ih < (int64_t)H && iw >= 0 && iw < (int64_t)W;
+                            ptrs[(kh * KW + kw) * mr + i] = inside ? xn + ((size_t)ih * W + (size_t)iw) * C : zero;
+                        }
+                    }
+                }
+                for (size_t n0 = 0; n0 < OC; n0 += nb) {
+                    size_t nc = OC - n0 < nb ? OC - n0 : nb;
+                    st->gemm->igemm(rows, nc, C, ks, ptrs, st->packed + n0 / nr * panel_floats, yn + m0 * OC + n0,
+                                    OC, lo, hi);
+                }
+            }
+        }
+    }
+    if (p->act != KN_ACT_NONE && p->act != KN_ACT_RELU && p->act != KN_ACT_RELU6) {
+        const float *prelu = s->n_in > 3 && s->in[3] ? s->in[3]->data : NULL;
+        kn_act_apply(y, kn_tensor_count(yt), p->act, p->act_alpha, prelu, OC);
+    }
+    return KILN_OK;
+}
+
 static double conv2d_flops(const kn_step *s) {
     const kn_tensor *f = s->in[1];
     return 2.0 * (double)kn_tensor_count(s->out[0]) * f->dims[0] * f->dims[1] * f->dims[2];
@@ -77,6 +195,8 @@ const kn_op_def kn_op_conv2d = {
     .name = "Conv2D",
     .n_params = sizeof(kn_conv_params) / 4,
     .infer = conv2d_infer,
+    .prepare = conv2d_prepare,
+    .release = conv2d_release,
     .eval = conv2d_eval,
     .flops = conv2d_flops,
 };

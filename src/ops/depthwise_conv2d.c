@@ -1,8 +1,14 @@
 /* DepthwiseConv2dNative: x[N,H,W,C], filter[KH,KW,C,M]; output channel
  * c*M + m is input channel c convolved with filter[:,:,c,m], plus
- * bias[C*M], then the fused activation. */
+ * bias[C*M], then the fused activation.
+ *
+ * With a channel multiplier of 1 (the usual case) eval runs the machine's
+ * depthwise microkernel (kernels/dwconv.h) pixel by pixel; otherwise, the
+ * direct reference loop. */
+#include <math.h>
 #include <string.h>
 
+#include "kernels/dwconv.h"
 #include "ops/ops.h"
 #include "ops/activation.h"
 #include "ops/nn_util.h"
@@ -27,8 +33,8 @@ static kiln_status depthwise_infer(const kn_step *s, kn_tensor *out) {
     return kn_set_checked_shape(out, KILN_FLOAT32, 4, dims);
 }
 
-static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
-    KN_UNUSED(scratch);
+/* The direct loop: any channel multiplier. */
+static kiln_status depthwise_eval_reference(const kn_step *s) {
     const kn_conv_params *p = s->params;
     const kn_tensor *xt = s->in[0], *ft = s->in[1], *yt = s->out[0];
     const float *x = xt->data, *w = ft->data;
@@ -73,6 +79,54 @@ static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
     return KILN_OK;
 }
 
+static kiln_status depthwise_prepare(kn_step *s, size_t *scratch) {
+    const kn_tensor *f = s->in[1];
+    if (f->dims[3] != 1) return KILN_OK;
+    s->state = (void *)kn_dwconv_config_get();
+    /* A zero row for padded taps, then one pixel's tap pointers. */
+    *scratch = kn_zero_row_bytes((size_t)f->dims[2]) + sizeof(float *) * (size_t)f->dims[0] * (size_t)f->dims[1];
+    return KILN_OK;
+}
+
+static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
+    const kn_dwconv_config *dw = s->state;
+    if (!dw) return depthwise_eval_reference(s);
+    const kn_conv_params *p = s->params;
+    const kn_tensor *xt = s->in[0], *ft = s->in[1], *yt = s->out[0];
+    const float *x = xt->data, *w = ft->data;
+    const float *bias = s->n_in > 2 && s->in[2] ? s->in[2]->data : NULL;
+    float *y = yt->data;
+    const size_t H = (size_t)xt->dims[1], W = (size_t)xt->dims[2], C = (size_t)xt->dims[3];
+    const size_t KH = (size_t)ft->dims[0], KW = (size_t)ft->dims[1];
+    const size_t N = (size_t)yt->dims[0], OH = (size_t)yt->dims[1], OW = (size_t)yt->dims[2];
+    float *zero = scratch;
+    const float **taps = (const float **)(void *)((char *)scratch + kn_zero_row_bytes(C));
+    memset(zero, 0, sizeof(float) * C);
+    float lo = p->act == KN_ACT_RELU || p->act == KN_ACT_RELU6 ? 0.0f : -INFINITY;
+    float hi = p->act == KN_ACT_RELU6 ? 6.0f : INFINITY;
+    for (size_t n = 0; n < N; n++) {
+        const float *xn = x + n * H * W * C;
+        for (size_t oh = 0; oh < OH; oh++) {
+            for (size_t ow = 0; ow < OW; ow++) {
+                for (size_t kh = 0; kh < KH; kh++) {
+                    int64_t ih = (int64_t)(oh * (size_t)p->stride_h + kh * (size_t)p->dilation_h) - p->pad_top;
+                    for (size_t kw = 0; kw < KW; kw++) {
+                        int64_t iw = (int64_t)(ow * (size_t)p->stride_w + kw * (size_t)p->dilation_w) - p->pad_left;
+                        bool inside = ih >= 0 && ih < (int64_t)H && iw >= 0 && iw < (int64_t)W;
+                        taps[kh * KW + kw] = inside ? xn + ((size_t)ih * W + (size_t)iw) * C : zero;
+                    }
+                }
+                dw->dwconv(C, KH * KW, taps, w, C, bias, y + ((n * OH + oh) * OW + ow) * C, lo, hi);
+            }
+        }
+    }
+    if (p->act != KN_ACT_NONE && p->act != KN_ACT_RELU && p->act != KN_ACT_RELU6) {
+        const float *prelu = s->n_in > 3 && s->in[3] ? s->in[3]->data : NULL;
+        kn_act_apply(y, kn_tensor_count(yt), p->act, p->act_alpha, prelu, C);
+    }
+    return KILN_OK;
+}
+
 static double depthwise_flops(const kn_step *s) {
     const kn_tensor *f = s->in[1];
     return 2.0 * (double)kn_tensor_count(s->out[0]) * f->dims[0] * f->dims[1];
@@ -82,6 +136,7 @@ const kn_op_def kn_op_depthwise_conv2d = {
     .name = "DepthwiseConv2dNative",
     .n_params = sizeof(kn_conv_params) / 4,
     .infer = depthwise_infer,
+    .prepare = depthwise_prepare,
     .eval = depthwise_eval,
     .flops = depthwise_flops,
 };

@@ -86,4 +86,8 @@ static inline void kn_tap_range(int64_t start, int32_t k, int32_t dilation, int3
     *hi = (int32_t)h;
 }
 
+/* Scratch layout of the conv kernels: a zero row of `channels` floats for
+ * padded taps, rounded up so the tap pointers after it are aligned. */
+static inline size_t kn_zero_row_bytes(size_t channels) { return (sizeof(float) * channels + 63) & ~(size_t)63; }
+
 #endif

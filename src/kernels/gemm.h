@@ -1,0 +1,43 @@
+/*
+ * gemm.h — f32 GEMM microkernels (XNNPACK style) and their weight packing.
+ *
+ * A microkernel computes an mr x nc block of C = A · W + bias, clamped to
+ * [min, max], where W was packed once (at load) into panels of NR output
+ * channels: each panel holds NR biases, then K rows of NR weights, zero-padded
+ * past the last channel. `gemm` reads mr rows of A directly; `igemm` (indirect
+ * GEMM, for convolutions) reads, for each of ks taps, mr row pointers (the
+ * input pixel under that tap, or a zero row for padding) of kc values each,
+ * so a convolution needs no im2col buffer.
+ *
+ * One template (f32_gemm_template.h) written with vector extensions gives
+ * every tile; each file f32_gemm_<MR>x<NR>_<isa>.c instantiates one, and
+ * gemm_config.c picks the one this machine runs best.
+ */
+#ifndef KILN_KERNELS_GEMM_H
+#define KILN_KERNELS_GEMM_H
+
+#include <stddef.h>
+
+typedef void (*kn_gemm_fn)(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride, const float *w,
+                           float *c, size_t c_stride, float min, float max);
+typedef void (*kn_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, const float *w,
+                            float *c, size_t c_stride, float min, float max);
+
+typedef struct kn_gemm_config {
+    const char *name; /* e.g. "f32_gemm_8x32_avx512" */
+    size_t mr, nr;
+    kn_gemm_fn gemm;
+    kn_igemm_fn igemm;
+} kn_gemm_config;
+
+/* The microkernel for this machine (chosen once, by CPU features natively). */
+const kn_gemm_config *kn_gemm_config_get(void);
+
+/* Floats needed to pack a k x n weight matrix for tile width nr. */
+size_t kn_gemm_packed_floats(size_t k, size_t n, size_t nr);
+
+/* Packs w (k rows of n, row stride w_stride) and bias (n values, or NULL for zeros). */
+void kn_gemm_pack(size_t k, size_t n, size_t nr, const float *w, size_t w_stride, const float *bias,
+                  float *packed);
+
+#endif
