@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "fuse.h"
 #include "lower/lower.h"
 #include "opdefs.h"
 
@@ -442,7 +443,7 @@ static bool lower_graph(tf_graph *g, const graph_index *ix, const endpoints *in,
     free(node_out);
     free(node_n_out);
     free(args);
-    return ok && kc_compact(p);
+    return ok && kc_fuse(p) && kc_compact(p);
 }
 
 /* Resolves names, picks endpoints and orders the needed nodes. */

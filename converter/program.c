@@ -62,7 +62,8 @@ int kc_add_const(kc_program *p, kiln_dtype dtype, int rank, const int32_t *dims,
         kc_error("out of memory");
         return -1;
     }
-    if (bytes) memcpy(copy, data, bytes);
+    if (data && bytes) memcpy(copy, data, bytes);
+    else memset(copy, 0, bytes ? bytes : 1);
     p->tensors[id].t.data = copy;
     return id;
 }

@@ -45,7 +45,7 @@ void kc_program_free(kc_program *p);
 
 /* A new non-constant tensor (an input, or a step's output); returns its id or -1 on OOM. */
 int kc_add_tensor(kc_program *p, kiln_dtype dtype, int rank, const int32_t *dims);
-/* A new constant; copies `data` (kn_tensor_bytes of the shape). */
+/* A new constant; copies `data` (kn_tensor_bytes of the shape), or zeros if data is NULL. */
 int kc_add_const(kc_program *p, kiln_dtype dtype, int rank, const int32_t *dims, const void *data);
 bool kc_set_name(kc_program *p, int id, const char *name);
 static inline bool kc_is_const(const kc_program *p, int id) { return id >= 0 && p->tensors[id].t.data != NULL; }

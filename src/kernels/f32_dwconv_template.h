@@ -1,7 +1,7 @@
 /*
  * The depthwise microkernel body. Include with KN_VW (floats per vector) and
- * KN_DWCONV naming the function. Four vectors of channels accumulate in
- * registers across every tap; narrower tails follow.
+ * KN_DWCONV naming the function. Blocks of four, two and one vectors of
+ * channels accumulate in registers across every tap; scalars finish.
  */
 #include <string.h>
 
@@ -23,27 +23,40 @@ static inline kn_dv kn_dclamp(kn_dv v, float min, float max) {
     return (kn_dv)((above & (kn_di)hi) | (~above & (kn_di)v));
 }
 
+/* `nv` vectors of channels from c: taps alternate between two accumulator
+ * sets, so even one vector has two independent FMA chains. */
+#define KN_DW_BLOCK(nv)                                                                                   \
+    for (; c + (nv) * KN_VW <= channels; c += (nv) * KN_VW) {                                             \
+        kn_dv a0[nv], a1[nv];                                                                             \
+        _Pragma("GCC unroll 4") for (int v = 0; v < (nv); v++) {                                          \
+            a0[v] = bias ? kn_dload(bias + c + v * KN_VW) : (kn_dv){0};                                   \
+            a1[v] = (kn_dv){0};                                                                           \
+        }                                                                                                 \
+        size_t t = 0;                                                                                     \
+        for (; t + 2 <= ks; t += 2) {                                                                     \
+            const float *x0 = in[t] + c, *x1 = in[t + 1] + c;                                             \
+            const float *w0 = w + t * w_stride + c, *w1 = w0 + w_stride;                                  \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (nv); v++) {                                      \
+                a0[v] += kn_dload(x0 + v * KN_VW) * kn_dload(w0 + v * KN_VW);                             \
+                a1[v] += kn_dload(x1 + v * KN_VW) * kn_dload(w1 + v * KN_VW);                             \
+            }                                                                                             \
+        }                                                                                                 \
+        if (t < ks) {                                                                                     \
+            const float *x0 = in[t] + c, *w0 = w + t * w_stride + c;                                      \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (nv); v++) a0[v] += kn_dload(x0 + v * KN_VW) * kn_dload(w0 + v * KN_VW); \
+        }                                                                                                 \
+        _Pragma("GCC unroll 4") for (int v = 0; v < (nv); v++) {                                          \
+            kn_dv r = kn_dclamp(a0[v] + a1[v], min, max);                                                 \
+            memcpy(out + c + v * KN_VW, &r, sizeof r);                                                    \
+        }                                                                                                 \
+    }
+
 void KN_DWCONV(size_t channels, size_t ks, const float *const *in, const float *w, size_t w_stride,
                const float *bias, float *out, float min, float max) {
     size_t c = 0;
-    for (; c + 4 * KN_VW <= channels; c += 4 * KN_VW) {
-        kn_dv acc[4];
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[v] = bias ? kn_dload(bias + c + v * KN_VW) : (kn_dv){0};
-        for (size_t t = 0; t < ks; t++) {
-            const float *x = in[t] + c, *wt = w + t * w_stride + c;
-            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[v] += kn_dload(x + v * KN_VW) * kn_dload(wt + v * KN_VW);
-        }
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
-            kn_dv r = kn_dclamp(acc[v], min, max);
-            memcpy(out + c + v * KN_VW, &r, sizeof r);
-        }
-    }
-    for (; c + KN_VW <= channels; c += KN_VW) {
-        kn_dv acc = bias ? kn_dload(bias + c) : (kn_dv){0};
-        for (size_t t = 0; t < ks; t++) acc += kn_dload(in[t] + c) * kn_dload(w + t * w_stride + c);
-        acc = kn_dclamp(acc, min, max);
-        memcpy(out + c, &acc, sizeof acc);
-    }
+    KN_DW_BLOCK(4)
+    KN_DW_BLOCK(2)
+    KN_DW_BLOCK(1)
     for (; c < channels; c++) {
         float acc = bias ? bias[c] : 0.0f;
         for (size_t t = 0; t < ks; t++) acc += in[t][c] * w[t * w_stride + c];
