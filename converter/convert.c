@@ -7,105 +7,10 @@
 
 #include "diag.h"
 #include "fuse.h"
+#include "graph_index.h"
+#include "lowering.h"
 #include "lower/lower.h"
 #include "opdefs.h"
-
-/* A reference to one output of one node. */
-typedef struct {
-    int node, index;
-} tensor_ref;
-
-/* The graph with names resolved, as the conversion works on it. */
-typedef struct {
-    tf_graph *g;
-    int *hash; /* open addressing over node names: node index or -1 */
-    size_t hash_cap;
-    tensor_ref **inputs; /* per node: its data inputs, resolved */
-    int *n_inputs;
-} graph_index;
-
-static uint64_t hash_name(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
-static int find_node(const graph_index *ix, const char *name, size_t n) {
-    for (size_t i = hash_name(name, n) & (ix->hash_cap - 1);; i = (i + 1) & (ix->hash_cap - 1)) {
-        int k = ix->hash[i];
-        if (k < 0) return -1;
-        const char *kn = ix->g->nodes[k].name;
-        if (strncmp(kn, name, n) == 0 && kn[n] == '\0') return k;
-    }
-}
-
-/* Parses "node", "node:3" into a reference; false if it names no node. */
-static bool parse_ref(const graph_index *ix, const char *s, tensor_ref *ref) {
-    size_t n = strlen(s);
-    const char *colon = strrchr(s, ':');
-    ref->index = 0;
-    if (colon && colon[1]) {
-        char *end;
-        long v = strtol(colon + 1, &end, 10);
-        if (*end == '\0' && v >= 0 && v < KC_MAX_NODE_OUTPUTS) {
-            ref->index = (int)v;
-            n = (size_t)(colon - s);
-        }
-    }
-    ref->node = find_node(ix, s, n);
-    return ref->node >= 0;
-}
-
-static void index_free(graph_index *ix) {
-    if (ix->inputs && ix->g)
-        for (int i = 0; i < ix->g->n_nodes; i++) free(ix->inputs[i]);
-    free(ix->inputs);
-    free(ix->n_inputs);
-    free(ix->hash);
-}
-
-static bool index_graph(tf_graph *g, graph_index *ix) {
-    memset(ix, 0, sizeof *ix);
-    ix->g = g;
-    ix->hash_cap = 16;
-    while (ix->hash_cap < (size_t)g->n_nodes * 2) ix->hash_cap *= 2;
-    ix->hash = malloc(sizeof(int) * ix->hash_cap);
-    ix->inputs = calloc((size_t)g->n_nodes + 1, sizeof *ix->inputs);
-    ix->n_inputs = calloc((size_t)g->n_nodes + 1, sizeof *ix->n_inputs);
-    if (!ix->hash || !ix->inputs || !ix->n_inputs) {
-        kc_error("out of memory");
-        return false;
-    }
-    memset(ix->hash, 0xff, sizeof(int) * ix->hash_cap);
-    for (int k = 0; k < g->n_nodes; k++) {
-        const char *name = g->nodes[k].name;
-        if (find_node(ix, name, strlen(name)) >= 0) {
-            kc_error("two nodes are named '%s'", name);
-            return false;
-        }
-        size_t i = hash_name(name, strlen(name)) & (ix->hash_cap - 1);
-        while (ix->hash[i] >= 0) i = (i + 1) & (ix->hash_cap - 1);
-        ix->hash[i] = k;
-    }
-    for (int k = 0; k < g->n_nodes; k++) {
-        const tf_node *node = &g->nodes[k];
-        ix->inputs[k] = malloc(sizeof(tensor_ref) * ((size_t)node->n_inputs + 1));
-        if (!ix->inputs[k]) {
-            kc_error("out of memory");
-            return false;
-        }
-        for (int i = 0; i < node->n_inputs; i++) {
-            if (node->inputs[i][0] == '^') continue; /* control edges order side effects; Kiln has none */
-            tensor_ref *r = &ix->inputs[k][ix->n_inputs[k]];
-            if (!parse_ref(ix, node->inputs[i], r)) {
-                kc_error("node '%s' (%s): input '%s' names no node in the graph", node->name, node->op, node->inputs[i]);
-                return false;
-            }
-            ix->n_inputs[k]++;
-        }
-    }
-    return true;
-}
 
 /* The model's endpoints: refs plus the names they get in the bundle. */
 typedef struct {
@@ -216,8 +121,9 @@ static bool is_fed_node(const endpoints *in, int node) {
 /*
  * The nodes the outputs need, in an order where every node comes after its
  * inputs (iterative depth-first search, so deep graphs cannot overflow the
- * stack). Feeding a node cuts the graph there. Writes the order to `order`
- * (n_nodes slots) and returns its length, or -1 on a cycle.
+ * stack). A while loop counts as one node, its first: its nodes are ordered
+ * when it is lowered. Feeding a node cuts the graph there. Writes the order
+ * to `order` (n_nodes slots) and returns its length, or -1 on a cycle.
  */
 static int topo_order(const graph_index *ix, const endpoints *in, const endpoints *out, int *order) {
     int n_nodes = ix->g->n_nodes, n = 0;
@@ -230,17 +136,20 @@ static int topo_order(const graph_index *ix, const endpoints *in, const endpoint
         goto done;
     }
     for (int o = 0; o < out->n; o++) {
-        int root = out->refs[o].node, top = 0;
+        int root = unit_of(ix, out->refs[o].node), top = 0;
         if (state[root]) continue;
         stack[top++] = root;
         state[root] = 1;
         while (top) {
             int k = stack[top - 1];
             bool fed = is_fed_node(in, k);
-            if (!fed && next_input[k] < ix->n_inputs[k]) {
-                int child = ix->inputs[k][next_input[k]++].node;
+            const kc_frame *frame = frame_led_by(ix, k);
+            int n_children = frame ? frame->n_inputs : ix->n_inputs[k];
+            if (!fed && next_input[k] < n_children) {
+                int i = next_input[k]++;
+                int child = unit_of(ix, frame ? frame->inputs[i] : ix->inputs[k][i].node);
                 if (state[child] == 1) {
-                    kc_error("the graph has a cycle through node '%s' (%s): TF control flow is not supported yet",
+                    kc_error("the graph has a cycle through node '%s' (%s) outside any while loop",
                              ix->g->nodes[child].name, ix->g->nodes[child].op);
                     n = -1;
                     goto done;
@@ -263,6 +172,28 @@ done:
     return n;
 }
 
+/* Whether Kiln lowers node k: a known op, or a loop's own op inside its loop. */
+static bool supported(const graph_index *ix, int k) {
+    const char *op = ix->g->nodes[k].op;
+    return kc_find_lowering(op) || (ix->frame_of[k] >= 0 && kc_is_frame_op(op));
+}
+
+/* The order with each loop's nodes in place of the loop: every node the outputs need. */
+static int *needed_nodes(const graph_index *ix, const int *order, int n, int *count) {
+    int *nodes = malloc(sizeof(int) * ((size_t)ix->g->n_nodes + 1));
+    if (!nodes) {
+        kc_error("out of memory");
+        return NULL;
+    }
+    *count = 0;
+    for (int i = 0; i < n; i++) {
+        const kc_frame *f = frame_led_by(ix, order[i]);
+        if (!f) nodes[(*count)++] = order[i];
+        for (int j = 0; f && j < f->n_nodes; j++) nodes[(*count)++] = f->nodes[j];
+    }
+    return nodes;
+}
+
 /* Every unsupported op among the needed nodes, in one message. */
 static bool check_supported(const graph_index *ix, const endpoints *in, const int *order, int n) {
     const tf_graph *g = ix->g;
@@ -279,13 +210,14 @@ static bool check_supported(const graph_index *ix, const endpoints *in, const in
     msg[0] = '\0';
     for (int i = 0; i < n; i++) {
         const tf_node *node = &g->nodes[order[i]];
-        if (seen[i] || is_fed_node(in, order[i]) || kc_find_lowering(node->op)) continue;
+        if (seen[i] || is_fed_node(in, order[i]) || supported(ix, order[i])) continue;
         /* Collect every node of this op type. */
         int count = 0;
         char names[1024] = "";
         size_t nl = 0;
         for (int j = i; j < n; j++) {
-            if (strcmp(g->nodes[order[j]].op, node->op) != 0 || is_fed_node(in, order[j])) continue;
+            if (strcmp(g->nodes[order[j]].op, node->op) != 0 || is_fed_node(in, order[j]) || supported(ix, order[j]))
+                continue;
             seen[j] = 1;
             if (count < 5 && nl < sizeof names)
                 nl += (size_t)snprintf(names + nl, sizeof names - nl, "%s'%s'", count ? ", " : "", g->nodes[order[j]].name);
@@ -383,73 +315,83 @@ static bool bind_outputs(kc_program *p, const endpoints *out, int **node_out, co
     return true;
 }
 
+bool kc_set_outputs(kc_graph_lowering *ls, int k, const int *ids, int n) {
+    if (!ls->node_out[k] && !(ls->node_out[k] = calloc(KC_MAX_NODE_OUTPUTS, sizeof(int)))) {
+        kc_error("out of memory");
+        return false;
+    }
+    memcpy(ls->node_out[k], ids, sizeof(int) * (size_t)n);
+    ls->node_n_out[k] = n;
+    return true;
+}
+
+bool kc_lower_node(kc_graph_lowering *ls, int k) {
+    const tf_node *node = &ls->g->nodes[k];
+    const graph_index *ix = ls->ix;
+    int args[1024];
+    if (ix->n_inputs[k] > 1024) {
+        kc_error("node '%s' (%s) has %d inputs; at most 1024 are supported", node->name, node->op, ix->n_inputs[k]);
+        return false;
+    }
+    for (int i = 0; i < ix->n_inputs[k]; i++) {
+        tensor_ref r = ix->inputs[k][i];
+        if (r.index >= ls->node_n_out[r.node] || !ls->node_out[r.node]) {
+            const tf_node *src = &ls->g->nodes[r.node];
+            if (strcmp(src->op, "Placeholder") == 0)
+                kc_error("node '%s' (%s) needs placeholder '%s', which is not an input (inputs come from the signature or --input)",
+                         node->name, node->op, src->name);
+            else
+                kc_error("node '%s' (%s): input %d uses output %d of '%s' (%s), which Kiln does not produce",
+                         node->name, node->op, i, r.index, src->name, src->op);
+            return false;
+        }
+        args[i] = ls->node_out[r.node][r.index];
+    }
+    kc_lower L = {.p = ls->p, .node = node, .in = args, .n_in = ix->n_inputs[k]};
+    return kc_find_lowering(node->op)(&L) && kc_set_outputs(ls, k, L.out, L.n_out);
+}
+
 static bool lower_graph(tf_graph *g, const graph_index *ix, const endpoints *in, const endpoints *out,
                         const int *order, int n_order, kc_program *p) {
-    int **node_out = calloc((size_t)g->n_nodes + 1, sizeof *node_out);
-    int *node_n_out = calloc((size_t)g->n_nodes + 1, sizeof *node_n_out);
-    int *args = malloc(sizeof(int) * 1024);
-    bool ok = node_out && node_n_out && args && (p->inputs = malloc(sizeof(int) * (size_t)(in->n + 1)));
+    kc_graph_lowering ls = {.g = g, .ix = ix, .p = p};
+    ls.node_out = calloc((size_t)g->n_nodes + 1, sizeof *ls.node_out);
+    ls.node_n_out = calloc((size_t)g->n_nodes + 1, sizeof *ls.node_n_out);
+    char *fed = calloc((size_t)g->n_nodes + 1, 1);
+    ls.fed = fed;
+    bool ok = ls.node_out && ls.node_n_out && fed && (p->inputs = malloc(sizeof(int) * (size_t)(in->n + 1)));
     if (!ok) kc_error("out of memory");
     /* Inputs first, in the order given, so the bundle lists them that way. */
     for (int i = 0; ok && i < in->n; i++) {
         int id = make_input(p, ix, in, i);
         tensor_ref r = in->refs[i];
         ok = id >= 0;
-        if (ok && !node_out[r.node]) ok = (node_out[r.node] = calloc(KC_MAX_NODE_OUTPUTS, sizeof(int))) != NULL;
+        if (ok && !ls.node_out[r.node]) ok = (ls.node_out[r.node] = calloc(KC_MAX_NODE_OUTPUTS, sizeof(int))) != NULL;
         if (ok) {
-            node_out[r.node][r.index] = id;
-            if (node_n_out[r.node] <= r.index) node_n_out[r.node] = r.index + 1;
+            ls.node_out[r.node][r.index] = id;
+            if (ls.node_n_out[r.node] <= r.index) ls.node_n_out[r.node] = r.index + 1;
             p->inputs[p->n_inputs++] = id;
+            fed[r.node] = 1;
         }
     }
     for (int oi = 0; ok && oi < n_order; oi++) {
         int k = order[oi];
-        const tf_node *node = &g->nodes[k];
-        if (is_fed_node(in, k)) continue;
-        if (ix->n_inputs[k] > 1024) {
-            kc_error("node '%s' (%s) has %d inputs; at most 1024 are supported", node->name, node->op, ix->n_inputs[k]);
-            ok = false;
-            break;
-        }
-        for (int i = 0; ok && i < ix->n_inputs[k]; i++) {
-            tensor_ref r = ix->inputs[k][i];
-            if (r.index >= node_n_out[r.node] || !node_out[r.node]) {
-                const tf_node *src = &g->nodes[r.node];
-                if (strcmp(src->op, "Placeholder") == 0)
-                    kc_error("node '%s' (%s) needs placeholder '%s', which is not an input (inputs come from the signature or --input)",
-                             node->name, node->op, src->name);
-                else
-                    kc_error("node '%s' (%s): input %d uses output %d of '%s' (%s), which Kiln does not produce",
-                             node->name, node->op, i, r.index, src->name, src->op);
-                ok = false;
-                break;
-            }
-            args[i] = node_out[r.node][r.index];
-        }
-        if (!ok) break;
-        kc_lower L = {.p = p, .node = node, .in = args, .n_in = ix->n_inputs[k]};
-        ok = kc_find_lowering(node->op)(&L);
-        if (ok && !(node_out[k] = malloc(sizeof(int) * KC_MAX_NODE_OUTPUTS))) {
-            kc_error("out of memory");
-            ok = false;
-        }
-        if (ok) {
-            memcpy(node_out[k], L.out, sizeof(int) * KC_MAX_NODE_OUTPUTS);
-            node_n_out[k] = L.n_out;
-        }
+        const kc_frame *frame = frame_led_by(ix, k);
+        if (fed[k]) continue;
+        ok = frame ? kc_lower_frame(&ls, frame) : kc_lower_node(&ls, k);
     }
-    if (ok) ok = bind_outputs(p, out, node_out, node_n_out, ix);
-    for (int k = 0; node_out && k < g->n_nodes; k++) free(node_out[k]);
-    free(node_out);
-    free(node_n_out);
-    free(args);
+    if (ok) ok = bind_outputs(p, out, ls.node_out, ls.node_n_out, ix);
+    for (int k = 0; ls.node_out && k < g->n_nodes; k++) free(ls.node_out[k]);
+    free(ls.node_out);
+    free(ls.node_n_out);
+    free(fed);
     return ok && kc_fuse(p) && kc_compact(p);
 }
 
 /* Resolves names, picks endpoints and orders the needed nodes. */
 static bool prepare(tf_graph *g, const kc_options *opt, graph_index *ix, endpoints *in, endpoints *out, int **order,
                     int *n_order) {
-    if (!tf_apply_default_attrs(g) || !index_graph(g, ix) || !pick_outputs(ix, opt, out) || !pick_inputs(ix, opt, in))
+    if (!tf_apply_default_attrs(g) || !kc_prepare_arrays(g) || !index_graph(g, ix) || !pick_outputs(ix, opt, out) ||
+        !pick_inputs(ix, opt, in))
         return false;
     *order = malloc(sizeof(int) * ((size_t)g->n_nodes + 1));
     if (!*order) {
@@ -464,8 +406,11 @@ bool kc_convert(tf_graph *g, const kc_options *opt, kc_program *p) {
     graph_index ix = {0};
     endpoints in = {0}, out = {0};
     int *order = NULL, n_order = 0;
-    bool ok = prepare(g, opt, &ix, &in, &out, &order, &n_order) && check_supported(&ix, &in, order, n_order) &&
+    int *needed = NULL, n_needed = 0;
+    bool ok = prepare(g, opt, &ix, &in, &out, &order, &n_order) &&
+              (needed = needed_nodes(&ix, order, n_order, &n_needed)) && check_supported(&ix, &in, needed, n_needed) &&
               lower_graph(g, &ix, &in, &out, order, n_order, p);
+    free(needed);
     free(order);
     endpoints_free(&in);
     endpoints_free(&out);
@@ -476,23 +421,28 @@ bool kc_convert(tf_graph *g, const kc_options *opt, kc_program *p) {
 char *kc_list_ops(tf_graph *g, const kc_options *opt) {
     graph_index ix = {0};
     endpoints in = {0}, out = {0};
-    int *order = NULL, n_order = 0;
+    int *order = NULL, n_order = 0, *needed = NULL, n = 0;
     char *text = NULL;
     size_t len = 0;
-    if (prepare(g, opt, &ix, &in, &out, &order, &n_order)) {
+    if (prepare(g, opt, &ix, &in, &out, &order, &n_order) && (needed = needed_nodes(&ix, order, n_order, &n))) {
         FILE *f = open_memstream(&text, &len);
-        for (int i = 0; f && i < n_order; i++) {
-            const char *op = g->nodes[order[i]].op;
+        for (int i = 0; f && i < n; i++) {
+            const char *op = g->nodes[needed[i]].op;
             bool first = true;
-            for (int j = 0; j < i && first; j++) first = strcmp(g->nodes[order[j]].op, op) != 0;
+            for (int j = 0; j < i && first; j++) first = strcmp(g->nodes[needed[j]].op, op) != 0;
             if (!first) continue;
             int count = 0;
-            for (int j = i; j < n_order; j++) count += strcmp(g->nodes[order[j]].op, op) == 0;
-            bool fed = is_fed_node(&in, order[i]);
-            fprintf(f, "%-32s %5d  %s\n", op, count, fed || kc_find_lowering(op) ? "ok" : "UNSUPPORTED");
+            bool ok = true; /* an op type is supported when all its nodes are */
+            for (int j = i; j < n; j++) {
+                if (strcmp(g->nodes[needed[j]].op, op) != 0) continue;
+                count++;
+                ok = ok && (is_fed_node(&in, needed[j]) || supported(&ix, needed[j]));
+            }
+            fprintf(f, "%-32s %5d  %s\n", op, count, ok ? "ok" : "UNSUPPORTED");
         }
         if (f) fclose(f);
     }
+    free(needed);
     free(order);
     endpoints_free(&in);
     endpoints_free(&out);

@@ -185,9 +185,8 @@ bool kc_fuse(kc_program *p) {
                 dead[ps] = 1;
         }
     }
-    /* Dropped steps are removed by kc_compact: make them write nothing anyone reads. */
     for (int s = 0; ok && s < p->n_steps; s++)
-        if (dead[s]) p->steps[s].n_out = 0;
+        if (dead[s]) p->steps[s].removed = true;
     if (!ok) kc_error("out of memory fusing steps");
     free(v);
     free(dead);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "ops/params.h"
 
 
 static bool grow(void **items, int *cap, int need, size_t item_size) {
@@ -103,6 +104,39 @@ static bool fold(kc_program *p, kn_step *s, const int *out, int n_out) {
     return true;
 }
 
+/* Appends a step; its outputs' producer becomes this step unless they have one. */
+static bool add_step(kc_program *p, const char *node, uint16_t op, const int *in, int n_in, const void *params,
+                     size_t params_size, int n_out, const int *out) {
+    if (!grow((void **)&p->steps, &p->steps_cap, p->n_steps + 1, sizeof *p->steps)) {
+        kc_error("out of memory");
+        return false;
+    }
+    kc_step *st = &p->steps[p->n_steps];
+    memset(st, 0, sizeof *st);
+    st->op = op;
+    st->n_in = n_in;
+    st->n_out = n_out;
+    st->in = malloc(sizeof(int) * (size_t)(n_in + n_out + 1));
+    st->params = malloc(params_size);
+    st->name = strdup(node);
+    if (!st->in || !st->params || !st->name) {
+        free(st->in);
+        free(st->params);
+        free(st->name);
+        kc_error("out of memory");
+        return false;
+    }
+    st->out = st->in + n_in;
+    if (n_in) memcpy(st->in, in, sizeof(int) * (size_t)n_in);
+    if (n_out) memcpy(st->out, out, sizeof(int) * (size_t)n_out);
+    memcpy(st->params, params, params_size);
+    st->n_params = kn_op_lookup(op)->n_params;
+    for (int k = 0; k < n_out; k++)
+        if (p->tensors[out[k]].producer < 0) p->tensors[out[k]].producer = p->n_steps;
+    p->n_steps++;
+    return true;
+}
+
 bool kc_emit(kc_program *p, const char *node, uint16_t op, const int *in, int n_in, const void *params,
              size_t params_size, int n_out, int *out) {
     const kn_op_def *def = kn_op_lookup(op);
@@ -141,56 +175,68 @@ bool kc_emit(kc_program *p, const char *node, uint16_t op, const int *in, int n_
         }
         return true;
     }
-    if (!grow((void **)&p->steps, &p->steps_cap, p->n_steps + 1, sizeof *p->steps)) {
-        kc_error("out of memory");
-        return false;
-    }
-    kc_step *st = &p->steps[p->n_steps];
-    memset(st, 0, sizeof *st);
-    st->op = op;
-    st->n_in = n_in;
-    st->n_out = n_out;
-    st->in = malloc(sizeof(int) * (size_t)(n_in + n_out));
-    st->params = malloc(params_size);
-    st->name = strdup(node);
-    if (!st->in || !st->params || !st->name) {
-        free(st->in);
-        free(st->params);
-        free(st->name);
-        kc_error("out of memory");
-        return false;
-    }
-    st->out = st->in + n_in;
-    memcpy(st->in, in, sizeof(int) * (size_t)n_in);
-    memcpy(st->out, out, sizeof(int) * (size_t)n_out);
-    memcpy(st->params, params, params_size);
-    st->n_params = def->n_params;
-    for (int k = 0; k < n_out; k++) p->tensors[out[k]].producer = p->n_steps;
-    p->n_steps++;
-    return true;
+    return add_step(p, node, op, in, n_in, params, params_size, n_out, out);
 }
+
+bool kc_emit_into(kc_program *p, const char *node, uint16_t op, const int *in, int n_in, const void *params,
+                  size_t params_size, int n_out, const int *out) {
+    const kn_op_def *def = kn_op_lookup(op);
+    if (!def || params_size != def->n_params * 4u || n_in > 255 || n_out > 255) {
+        kc_error("node '%s': internal error: bad step for op %u", node, op);
+        return false;
+    }
+    kn_tensor *operands[510];
+    kn_tensor shaped[255];
+    for (int i = 0; i < n_in; i++) operands[i] = in[i] < 0 ? NULL : &p->tensors[in[i]].t;
+    for (int k = 0; k < n_out; k++) operands[n_in + k] = &p->tensors[out[k]].t;
+    kn_step s = {.op = op, .n_in = (uint8_t)n_in, .n_out = (uint8_t)n_out, .n_params = def->n_params,
+                 .params = params, .name = node, .in = operands, .out = operands + n_in};
+    memset(shaped, 0, sizeof(kn_tensor) * (size_t)(n_out ? n_out : 1));
+    if (def->infer(&s, shaped) != KILN_OK) {
+        kc_error("node '%s' (%s): %s", node, def->name, kiln_last_error());
+        return false;
+    }
+    for (int k = 0; k < n_out; k++)
+        if (!kn_same_shape(&shaped[k], &p->tensors[out[k]].t)) {
+            kc_error("node '%s' (%s): output %d would be %s but its tensor is %s", node, def->name, k,
+                     kc_shape(&shaped[k]), kc_shape(&p->tensors[out[k]].t));
+            return false;
+        }
+    return add_step(p, node, op, in, n_in, params, params_size, n_out, out);
+}
+
+static bool is_loop_step(uint16_t op) { return op == KN_OP_LOOP_TEST || op == KN_OP_LOOP_NEXT; }
 
 bool kc_compact(kc_program *p) {
     char *live_step = calloc((size_t)p->n_steps + 1, 1);
     char *live_tensor = calloc((size_t)p->n_tensors + 1, 1);
     int *new_id = malloc(sizeof(int) * ((size_t)p->n_tensors + 1));
-    if (!live_step || !live_tensor || !new_id) {
+    int *steps_before = malloc(sizeof(int) * ((size_t)p->n_steps + 1)); /* live steps before each old index */
+    if (!live_step || !live_tensor || !new_id || !steps_before) {
         free(live_step);
         free(live_tensor);
         free(new_id);
+        free(steps_before);
         kc_error("out of memory");
         return false;
     }
     for (int i = 0; i < p->n_inputs; i++) live_tensor[p->inputs[i]] = 1;
     for (int i = 0; i < p->n_outputs; i++) live_tensor[p->outputs[i]] = 1;
-    /* Steps are in dependency order, so one backward sweep finds all that is needed. */
-    for (int i = p->n_steps - 1; i >= 0; i--) {
-        kc_step *st = &p->steps[i];
-        for (int k = 0; k < st->n_out; k++)
-            if (live_tensor[st->out[k]]) live_step[i] = 1;
-        if (!live_step[i]) continue;
-        for (int k = 0; k < st->n_in + st->n_out; k++)
-            if (st->in[k] >= 0) live_tensor[st->in[k]] = 1;
+    /* Backward sweeps until nothing changes: inside a loop, a step can feed one before it. */
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (int i = p->n_steps - 1; i >= 0; i--) {
+            kc_step *st = &p->steps[i];
+            if (live_step[i] || st->removed) continue;
+            bool live = is_loop_step(st->op);
+            for (int k = 0; k < st->n_out; k++)
+                if (live_tensor[st->out[k]]) live = true;
+            if (!live) continue;
+            live_step[i] = 1;
+            changed = true;
+            for (int k = 0; k < st->n_in + st->n_out; k++)
+                if (st->in[k] >= 0) live_tensor[st->in[k]] = 1;
+        }
     }
     int n = 0;
     for (int i = 0; i < p->n_tensors; i++) {
@@ -204,8 +250,10 @@ bool kc_compact(kc_program *p) {
         }
     }
     p->n_tensors = n;
+    for (int i = 0; i < n; i++) p->tensors[i].producer = -1;
     n = 0;
     for (int i = 0; i < p->n_steps; i++) {
+        steps_before[i] = n;
         kc_step *st = &p->steps[i];
         if (!live_step[i]) {
             free(st->in);
@@ -215,8 +263,21 @@ bool kc_compact(kc_program *p) {
         }
         for (int k = 0; k < st->n_in + st->n_out; k++)
             if (st->in[k] >= 0) st->in[k] = new_id[st->in[k]];
-        for (int k = 0; k < st->n_out; k++) p->tensors[st->out[k]].producer = n;
+        for (int k = 0; k < st->n_out; k++)
+            if (p->tensors[st->out[k]].producer < 0) p->tensors[st->out[k]].producer = n;
         p->steps[n++] = *st;
+    }
+    steps_before[p->n_steps] = n;
+    /* Jump targets name old step indices: the first live step at or after them. */
+    for (int i = 0; i < n; i++) {
+        kc_step *st = &p->steps[i];
+        if (st->op == KN_OP_LOOP_TEST) {
+            kn_loop_test_params *lp = (kn_loop_test_params *)st->params;
+            lp->exit_step = steps_before[lp->exit_step];
+        } else if (st->op == KN_OP_LOOP_NEXT) {
+            kn_loop_next_params *lp = (kn_loop_next_params *)st->params;
+            lp->first_step = steps_before[lp->first_step];
+        }
     }
     p->n_steps = n;
     for (int i = 0; i < p->n_inputs; i++) p->inputs[i] = new_id[p->inputs[i]];
@@ -224,5 +285,6 @@ bool kc_compact(kc_program *p) {
     free(live_step);
     free(live_tensor);
     free(new_id);
+    free(steps_before);
     return true;
 }

@@ -29,7 +29,8 @@ typedef struct kc_step {
     int *out;
     uint32_t *params;
     uint32_t n_params;
-    char *name; /* the TF node this step came from */
+    char *name;   /* the TF node this step came from */
+    bool removed; /* dropped by a pass; kc_compact deletes it */
 } kc_step;
 
 typedef struct kc_program {
@@ -60,8 +61,17 @@ static inline bool kc_is_const(const kc_program *p, int id) { return id >= 0 && 
 bool kc_emit(kc_program *p, const char *node, uint16_t op, const int *in, int n_in, const void *params,
              size_t params_size, int n_out, int *out);
 
-/* Drops steps whose outputs nothing needs and tensors nothing references,
- * renumbering what is left. Outputs and inputs are kept. */
+/*
+ * Adds a step writing existing tensors `out` (shapes must match what the op
+ * infers) and never folds it: for loop variables, buffers updated in place
+ * and loop steps. A tensor may be written by several steps this way.
+ */
+bool kc_emit_into(kc_program *p, const char *node, uint16_t op, const int *in, int n_in, const void *params,
+                  size_t params_size, int n_out, const int *out);
+
+/* Drops removed steps, steps whose outputs nothing needs and tensors nothing
+ * references, renumbering what is left (loop jump targets included). Outputs,
+ * inputs and loops are kept. */
 bool kc_compact(kc_program *p);
 
 #endif

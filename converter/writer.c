@@ -2,6 +2,7 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "diag.h"
 #include "format.h"
+#include "ops/params.h"
 #include "planner.h"
 
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
@@ -52,7 +54,12 @@ static uint32_t intern(buf *strings, const char *s) {
     return (uint32_t)buf_put(strings, s, n + 1);
 }
 
-/* Lifetimes of the arena tensors, then their offsets. */
+/*
+ * Lifetimes of the arena tensors, then their offsets. A tensor lives from the
+ * first step that writes it (inputs: from the start) to the last that reads
+ * or writes it (outputs: to the end). A tensor made before a loop and used
+ * inside it lives until the loop's last step, since every iteration reads it.
+ */
 static bool plan_arena(const kc_program *p, uint64_t *offsets, kc_bundle_stats *stats) {
     kc_buffer *bufs = calloc((size_t)p->n_tensors + 1, sizeof *bufs);
     int *buf_of = malloc(sizeof(int) * ((size_t)p->n_tensors + 1));
@@ -64,20 +71,31 @@ static bool plan_arena(const kc_program *p, uint64_t *offsets, kc_bundle_stats *
     }
     int n = 0;
     for (int i = 0; i < p->n_tensors; i++) {
-        buf_of[i] = -1;
-        if (kc_is_const(p, i)) continue;
-        buf_of[i] = n;
-        bufs[n].size = kn_tensor_bytes(&p->tensors[i].t);
-        bufs[n].first = bufs[n].last = p->tensors[i].producer < 0 ? 0 : p->tensors[i].producer;
-        n++;
+        buf_of[i] = kc_is_const(p, i) ? -1 : n++;
+        if (buf_of[i] < 0) continue;
+        bufs[buf_of[i]] = (kc_buffer){.size = kn_tensor_bytes(&p->tensors[i].t), .first = INT_MAX, .last = 0};
     }
-    for (int s = 0; s < p->n_steps; s++)
-        for (int k = 0; k < p->steps[s].n_in; k++) {
-            int id = p->steps[s].in[k];
-            if (id >= 0 && buf_of[id] >= 0 && bufs[buf_of[id]].last < s) bufs[buf_of[id]].last = s;
+    for (int i = 0; i < p->n_inputs; i++) bufs[buf_of[p->inputs[i]]].first = 0;
+    for (int s = 0; s < p->n_steps; s++) {
+        const kc_step *st = &p->steps[s];
+        for (int k = 0; k < st->n_in + st->n_out; k++) {
+            int id = st->in[k];
+            if (id < 0 || buf_of[id] < 0) continue;
+            kc_buffer *b = &bufs[buf_of[id]];
+            if (k >= st->n_in && s < b->first) b->first = s;
+            if (s > b->last) b->last = s;
         }
+    }
     for (int i = 0; i < p->n_outputs; i++)
         if (buf_of[p->outputs[i]] >= 0) bufs[buf_of[p->outputs[i]]].last = p->n_steps;
+    for (int j = 0; j < p->n_steps; j++) {
+        if (p->steps[j].op != KN_OP_LOOP_NEXT) continue;
+        int f = ((const kn_loop_next_params *)p->steps[j].params)->first_step;
+        for (int b = 0; b < n; b++)
+            if (bufs[b].first < f && bufs[b].last >= f && bufs[b].last < j) bufs[b].last = j;
+    }
+    for (int b = 0; b < n; b++)
+        if (bufs[b].first == INT_MAX) bufs[b].first = bufs[b].last; /* read but never written: an unused input */
     size_t arena = 0, sum = 0;
     bool ok = kc_plan_memory(bufs, n, KN_ALIGN, &arena);
     for (int i = 0; ok && i < p->n_tensors; i++)

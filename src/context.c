@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "ops/params.h"
 
 struct kiln_context {
     const kiln_model *model;
@@ -16,6 +17,7 @@ struct kiln_context {
     kn_tensor *tensors;   /* the model's tensors, arena ones bound to this arena */
     kn_tensor **operands; /* every step's operand pointers, back to back */
     kn_step *steps;
+    uint32_t *iterations; /* per LOOP_TEST step: passes since the loop was entered */
     kiln_clock_fn clock;
     double *step_seconds;
 };
@@ -41,7 +43,9 @@ kiln_status kiln_context_create(const kiln_model *m, kiln_context **out) {
     c->tensors = malloc(sizeof *c->tensors * (h->n_tensors ? h->n_tensors : 1));
     c->operands = malloc(sizeof *c->operands * (n_operands ? n_operands : 1));
     c->steps = malloc(sizeof *c->steps * (h->n_steps ? h->n_steps : 1));
-    if (!c->arena || (m->scratch_size && !c->scratch) || !c->tensors || !c->operands || !c->steps) {
+    c->iterations = calloc(h->n_steps ? h->n_steps : 1, sizeof *c->iterations);
+    if (!c->arena || (m->scratch_size && !c->scratch) || !c->tensors || !c->operands || !c->steps ||
+        !c->iterations) {
         kiln_context_free(c);
         return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory allocating a %llu-byte arena",
                        (unsigned long long)h->arena_size);
@@ -61,6 +65,7 @@ kiln_status kiln_context_create(const kiln_model *m, kiln_context **out) {
 void kiln_context_free(kiln_context *c) {
     if (!c) return;
     free(c->step_seconds);
+    free(c->iterations);
     free(c->steps);
     free(c->operands);
     free(c->tensors);
@@ -103,15 +108,42 @@ void *kiln_input_buffer(kiln_context *c, int index) {
     return t ? t->data : NULL;
 }
 
+/* Loop steps jump; every other step evals and falls through. Returns the next step. */
+static kiln_status control(kiln_context *c, uint32_t pc, uint32_t *next) {
+    const kn_step *s = &c->steps[pc];
+    if (s->op == KN_OP_LOOP_TEST) {
+        const kn_loop_test_params *p = s->params;
+        if (!*(const uint8_t *)s->in[0]->data) {
+            c->iterations[pc] = 0;
+            *next = (uint32_t)p->exit_step;
+        } else if (++c->iterations[pc] > (uint32_t)p->max_iterations) {
+            return kn_fail(KILN_ERR_RUNTIME, "loop ran more than its %d iterations", p->max_iterations);
+        } else {
+            *next = pc + 1;
+        }
+        return KILN_OK;
+    }
+    for (int k = 0; k < s->n_in; k++)
+        if (s->out[k]->data != s->in[k]->data) memmove(s->out[k]->data, s->in[k]->data, kn_tensor_bytes(s->in[k]));
+    *next = (uint32_t)((const kn_loop_next_params *)s->params)->first_step;
+    return KILN_OK;
+}
+
 kiln_status kiln_run(kiln_context *c) {
     if (!c) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_run: context is NULL");
     uint32_t n = c->model->header.n_steps;
-    for (uint32_t i = 0; i < n; i++) {
-        const kn_step *s = &c->steps[i];
+    memset(c->iterations, 0, sizeof *c->iterations * n);
+    if (c->clock) memset(c->step_seconds, 0, sizeof *c->step_seconds * n);
+    for (uint32_t pc = 0; pc < n;) {
+        const kn_step *s = &c->steps[pc];
         double t0 = c->clock ? c->clock() : 0.0;
-        kiln_status status = kn_op_lookup(s->op)->eval(s, c->scratch);
+        uint32_t next = pc + 1;
+        kiln_status status = s->op == KN_OP_LOOP_TEST || s->op == KN_OP_LOOP_NEXT
+                                 ? control(c, pc, &next)
+                                 : kn_op_lookup(s->op)->eval(s, c->scratch);
         if (status != KILN_OK) return kn_fail_in_step(s, status);
-        if (c->clock) c->step_seconds[i] = c->clock() - t0;
+        if (c->clock) c->step_seconds[pc] += c->clock() - t0;
+        pc = next;
     }
     return KILN_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "format.h"
 #include "model.h"
+#include "ops/params.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "Kiln reads bundles in place and needs a little-endian target"
@@ -168,10 +169,9 @@ static kiln_status load_step(kiln_model *m, uint32_t index, const uint32_t *word
     if (!def)
         return kn_fail(KILN_ERR_UNSUPPORTED, "step %u '%s' at byte %llu: op %u is not in this runtime", index,
                        st->name, (unsigned long long)at, st->op);
-    if (st->n_params != def->n_params || st->n_out == 0)
-        return kn_fail(KILN_ERR_BAD_BUNDLE,
-                       "step %u '%s' (%s) at byte %llu: %u params and %u outputs, expected %u params and at least one output",
-                       index, st->name, def->name, (unsigned long long)at, st->n_params, st->n_out, def->n_params);
+    if (st->n_params != def->n_params)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s' (%s) at byte %llu: %u params, expected %u", index, st->name,
+                       def->name, (unsigned long long)at, st->n_params, def->n_params);
     uint64_t words_needed = (uint64_t)KN_STEP_HEADER_WORDS + st->n_in + st->n_out + st->n_params;
     if (words_needed > avail)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s' at byte %llu: needs %llu words, the plan has %llu left",
@@ -238,6 +238,53 @@ static kiln_status check_and_prepare_steps(kiln_model *m) {
     return KILN_OK;
 }
 
+/*
+ * Loops must be well formed, so that a run always ends: each LOOP_NEXT at j
+ * jumping back to f has exactly one LOOP_TEST at i in [f, j) whose exit is
+ * j + 1, every LOOP_TEST belongs to such a loop, and loops nest (disjoint,
+ * or one inside the other's body or condition without containing its test).
+ * Every backward jump then passes a test, which caps the iterations.
+ */
+static kiln_status check_loops(const kiln_model *m) {
+    const uint32_t n = m->header.n_steps;
+    for (uint32_t j = 0; j < n; j++) {
+        const kn_model_step *next = &m->steps[j];
+        if (next->op == KN_OP_LOOP_TEST) {
+            const kn_loop_test_params *p = (const kn_loop_test_params *)(const void *)next->params;
+            const kn_model_step *end = p->exit_step > (int32_t)j + 1 && (uint32_t)p->exit_step <= n
+                                           ? &m->steps[p->exit_step - 1]
+                                           : NULL;
+            if (!end || end->op != KN_OP_LOOP_NEXT ||
+                ((const kn_loop_next_params *)(const void *)end->params)->first_step > (int32_t)j)
+                return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': loop exit %d does not follow its LOOP_NEXT", j,
+                               next->name, p->exit_step);
+            continue;
+        }
+        if (next->op != KN_OP_LOOP_NEXT) continue;
+        int32_t f = ((const kn_loop_next_params *)(const void *)next->params)->first_step;
+        uint32_t tests = 0, test = 0;
+        for (uint32_t i = f >= 0 ? (uint32_t)f : j; i < j; i++)
+            if (m->steps[i].op == KN_OP_LOOP_TEST &&
+                ((const kn_loop_test_params *)(const void *)m->steps[i].params)->exit_step == (int32_t)j + 1)
+                tests++, test = i;
+        if (f < 0 || tests != 1)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': LOOP_NEXT back to step %d has %u tests", j, next->name,
+                           f, tests);
+        /* Nesting: every other loop [f2, j2] is disjoint from [f, j], or inside it without
+         * containing its test, or contains it without containing the other's test. */
+        for (uint32_t j2 = 0; j2 < n; j2++) {
+            if (j2 == j || m->steps[j2].op != KN_OP_LOOP_NEXT) continue;
+            int32_t f2 = ((const kn_loop_next_params *)(const void *)m->steps[j2].params)->first_step;
+            bool disjoint = (int64_t)j2 < f || (int64_t)j < f2;
+            bool inside = f2 >= f && j2 < j && !(f2 <= (int32_t)test && (int32_t)test <= (int32_t)j2);
+            bool around = f2 <= f && j2 > j;
+            if (!disjoint && !inside && !around)
+                return kn_fail(KILN_ERR_BAD_BUNDLE, "steps %d..%u and %d..%u: loops overlap", f, j, f2, j2);
+        }
+    }
+    return KILN_OK;
+}
+
 static kiln_status load_plan(kiln_model *m) {
     const kn_header *h = &m->header;
     /* The plan is 64-byte aligned in a 16-byte aligned buffer, so it can be read as words. */
@@ -253,7 +300,8 @@ static kiln_status load_plan(kiln_model *m) {
     if (pos != n_words)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "plan has %llu words after its %u steps", (unsigned long long)(n_words - pos),
                        h->n_steps);
-    return check_and_prepare_steps(m);
+    kiln_status status = check_loops(m);
+    return status != KILN_OK ? status : check_and_prepare_steps(m);
 }
 
 kiln_status kiln_model_load(const void *bundle, size_t size, kiln_model **out) {

@@ -38,6 +38,11 @@ struct kc_lowering {
 /* The lowering of a TF op, or NULL if Kiln does not support it. */
 kc_lower_fn kc_find_lowering(const char *op);
 
+/* Before lowering: gives each TensorArrayV3 whose element shape is unknown the
+ * shape its Gather declares, or else the value scattered into it as an extra
+ * input (lower/arrays.c). False only when out of memory. */
+bool kc_prepare_arrays(tf_graph *g);
+
 /* ---- Helpers for lowering functions (lower/common.c) ------------------- */
 
 /* Sets "node 'name' (Op): <message>" and returns false. */

@@ -10,8 +10,8 @@
 
 static inline float kn_act_scalar(float x, int act, float alpha) {
     switch (act) {
-    case KN_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case KN_ACT_RELU6: return x > 0.0f ? (x < 6.0f ? x : 6.0f) : 0.0f;
+    case KN_ACT_RELU: return x < 0.0f ? 0.0f : x;
+    case KN_ACT_RELU6: return x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x;
     case KN_ACT_ELU: return x > 0.0f ? x : expm1f(x);
     case KN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
     case KN_ACT_TANH: return tanhf(x);

@@ -52,6 +52,10 @@ enum kn_op {
     KN_OP_RESIZE = 21,
     KN_OP_CONV2D_TRANSPOSE = 22,
     KN_OP_SCATTER_ND = 23,
+    KN_OP_FILL = 24,
+    KN_OP_SET_ROWS = 25,
+    KN_OP_LOOP_TEST = 26,
+    KN_OP_LOOP_NEXT = 27,
     KN_OP_COUNT
 };
 
@@ -280,5 +284,38 @@ typedef struct kn_scatter_nd_params {
     int32_t rank;
     int32_t dims[8];
 } kn_scatter_nd_params;
+
+/* FILL: no inputs; out (shape and dtype from params) filled with value_bits.
+ * A fresh buffer for a TensorArray / TensorList: never folded into the weights. */
+typedef struct kn_fill_params {
+    int32_t dtype, rank;
+    int32_t dims[8];
+    uint32_t value_bits;
+} kn_fill_params;
+
+/* SET_ROWS (TensorArrayWrite/Scatter, TensorListSetItem): in buffer[n, E...], indices
+ * (int32 scalar, or [k]), values ([E...], or [k, E...]); out: the buffer itself, updated in
+ * place (the output tensor is input 0). An index outside [0, n) is a run-time error. */
+typedef struct kn_set_rows_params {
+    int32_t unused;
+} kn_set_rows_params;
+
+/*
+ * Loops (TF while loops). A loop is a run of steps:
+ *   [cond steps] LOOP_TEST [body steps] LOOP_NEXT
+ * LOOP_TEST reads a bool scalar: false jumps to exit_step (the step after
+ * LOOP_NEXT); true goes on, at most max_iterations times per entry, after
+ * which the run fails. LOOP_NEXT copies each input (the next values) to the
+ * matching output (the loop variables) and jumps back to first_step (the
+ * first cond step). Loop variables are written before the loop by copies.
+ */
+typedef struct kn_loop_test_params {
+    int32_t exit_step;
+    int32_t max_iterations;
+} kn_loop_test_params;
+
+typedef struct kn_loop_next_params {
+    int32_t first_step;
+} kn_loop_next_params;
 
 #endif

@@ -1,5 +1,7 @@
-/* REDUCE: SUM, MEAN, MAX, MIN or PROD over the axes in axes_mask, for
- * float32 and int32. */
+/* REDUCE: SUM, MEAN, MAX, MIN or PROD (float32, int32), ANY or ALL (bool)
+ * over the axes in axes_mask. An empty reduction gives the kind's identity,
+ * as TF: 0 for SUM and int32 MEAN, 1 for PROD, NaN for float32 MEAN, -inf /
+ * INT32_MIN for MAX, +inf / INT32_MAX for MIN, false for ANY, true for ALL. */
 #include <math.h>
 #include <string.h>
 
@@ -8,7 +10,7 @@
 #include "ops/op_util.h"
 #include "ops/params.h"
 
-static const char *const kind_names[KN_REDUCE_COUNT] = {"SUM", "MEAN", "MAX", "MIN", "PROD"};
+static const char *const kind_names[KN_REDUCE_COUNT] = {"SUM", "MEAN", "MAX", "MIN", "PROD", "ANY", "ALL"};
 
 static bool reduced(const kn_reduce_params *p, int d) { return ((uint32_t)p->axes_mask >> d) & 1u; }
 
@@ -19,7 +21,8 @@ static kiln_status reduce_infer(const kn_step *s, kn_tensor *out) {
     const kn_tensor *x = s->in[0];
     if (p->kind < 0 || p->kind >= KN_REDUCE_COUNT)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "unknown reduce kind %d", p->kind);
-    if (x->dtype != KILN_FLOAT32 && x->dtype != KILN_INT32)
+    bool logical = p->kind == KN_REDUCE_ANY || p->kind == KN_REDUCE_ALL;
+    if (logical ? x->dtype != KILN_BOOL : x->dtype != KILN_FLOAT32 && x->dtype != KILN_INT32)
         return kn_fail(KILN_ERR_UNSUPPORTED, "reduce %s is not supported for %s", kind_names[p->kind],
                        kiln_dtype_name(x->dtype));
     if (p->keep_dims != 0 && p->keep_dims != 1)
@@ -30,16 +33,8 @@ static kiln_status reduce_infer(const kn_step *s, kn_tensor *out) {
     int rank = 0;
     int32_t dims[KILN_MAX_RANK];
     for (int d = 0; d < x->rank; d++) {
-        if (!reduced(p, d)) {
-            dims[rank++] = x->dims[d];
-            continue;
-        }
-        /* An empty reduction has no max or min, and int32 MEAN would divide by 0. */
-        if (x->dims[d] == 0 && (p->kind == KN_REDUCE_MAX || p->kind == KN_REDUCE_MIN ||
-                                (p->kind == KN_REDUCE_MEAN && x->dtype == KILN_INT32)))
-            return kn_fail(KILN_ERR_BAD_BUNDLE, "reduce %s over axis %d of %S, which is empty",
-                           kind_names[p->kind], d, x);
-        if (p->keep_dims) dims[rank++] = 1;
+        if (!reduced(p, d)) dims[rank++] = x->dims[d];
+        else if (p->keep_dims) dims[rank++] = 1;
     }
     kn_set_shape(out, x->dtype, rank, dims);
     return KILN_OK;
@@ -69,27 +64,34 @@ enum { ROWS, FOLD };
 #define OP_MUL(s, v) ((s) * (v))
 #define OP_MAX(s, v) ((v) > (s) ? (v) : (s))
 #define OP_MIN(s, v) ((v) < (s) ? (v) : (s))
+/* float32 MAX and MIN propagate NaN, as TF's reducers do. */
+#define OP_MAX_F32(s, v) ((v) > (s) || (v) != (v) ? (v) : (s))
+#define OP_MIN_F32(s, v) ((v) < (s) || (v) != (v) ? (v) : (s))
+/* Bools are read as "nonzero is true" and written as 0 or 1. */
+#define OP_OR(s, v) ((uint8_t)((s) | ((v) != 0)))
+#define OP_AND(s, v) ((uint8_t)((s) & ((v) != 0)))
 /* int32 sums and products wrap like TensorFlow's, defined via uint32_t. */
 #define OP_ADD_I32(s, v) ((int32_t)((uint32_t)(s) + (uint32_t)(v)))
 #define OP_MUL_I32(s, v) ((int32_t)((uint32_t)(s) * (uint32_t)(v)))
 
 DEFINE_ACC(sum_f32, float, OP_ADD)
 DEFINE_ACC(prod_f32, float, OP_MUL)
-DEFINE_ACC(max_f32, float, OP_MAX)
-DEFINE_ACC(min_f32, float, OP_MIN)
+DEFINE_ACC(max_f32, float, OP_MAX_F32)
+DEFINE_ACC(min_f32, float, OP_MIN_F32)
 DEFINE_ACC(sum_i32, int32_t, OP_ADD_I32)
 DEFINE_ACC(prod_i32, int32_t, OP_MUL_I32)
 DEFINE_ACC(max_i32, int32_t, OP_MAX)
 DEFINE_ACC(min_i32, int32_t, OP_MIN)
+DEFINE_ACC(any_bool, uint8_t, OP_OR)
+DEFINE_ACC(all_bool, uint8_t, OP_AND)
 
-/* MEAN accumulates a sum, then divides. */
-static const acc_fn f32_acc[KN_REDUCE_COUNT][2] = {
-    [KN_REDUCE_SUM] = ACC(sum_f32), [KN_REDUCE_MEAN] = ACC(sum_f32), [KN_REDUCE_MAX] = ACC(max_f32),
-    [KN_REDUCE_MIN] = ACC(min_f32), [KN_REDUCE_PROD] = ACC(prod_f32),
-};
-static const acc_fn i32_acc[KN_REDUCE_COUNT][2] = {
-    [KN_REDUCE_SUM] = ACC(sum_i32), [KN_REDUCE_MEAN] = ACC(sum_i32), [KN_REDUCE_MAX] = ACC(max_i32),
-    [KN_REDUCE_MIN] = ACC(min_i32), [KN_REDUCE_PROD] = ACC(prod_i32),
+/* By dtype (the pairs infer allows). MEAN accumulates a sum, then divides. */
+static const acc_fn accs[KILN_BOOL + 1][KN_REDUCE_COUNT][2] = {
+    [KILN_FLOAT32] = {[KN_REDUCE_SUM] = ACC(sum_f32), [KN_REDUCE_MEAN] = ACC(sum_f32), [KN_REDUCE_MAX] = ACC(max_f32),
+                      [KN_REDUCE_MIN] = ACC(min_f32), [KN_REDUCE_PROD] = ACC(prod_f32)},
+    [KILN_INT32] = {[KN_REDUCE_SUM] = ACC(sum_i32), [KN_REDUCE_MEAN] = ACC(sum_i32), [KN_REDUCE_MAX] = ACC(max_i32),
+                    [KN_REDUCE_MIN] = ACC(min_i32), [KN_REDUCE_PROD] = ACC(prod_i32)},
+    [KILN_BOOL] = {[KN_REDUCE_ANY] = ACC(any_bool), [KN_REDUCE_ALL] = ACC(all_bool)},
 };
 
 /* Fills y with the kind's identity, the start of every accumulation. */
@@ -99,23 +101,26 @@ static void fill_identity(const kn_tensor *y, int kind, size_t n) {
         float init = kind == KN_REDUCE_MAX ? -INFINITY : kind == KN_REDUCE_MIN ? INFINITY
                    : kind == KN_REDUCE_PROD ? 1.0f : 0.0f;
         for (size_t i = 0; i < n; i++) v[i] = init;
-    } else {
+    } else if (y->dtype == KILN_INT32) {
         int32_t *v = y->data;
         int32_t init = kind == KN_REDUCE_MAX ? INT32_MIN : kind == KN_REDUCE_MIN ? INT32_MAX
                      : kind == KN_REDUCE_PROD ? 1 : 0;
         for (size_t i = 0; i < n; i++) v[i] = init;
+    } else {
+        memset(y->data, kind == KN_REDUCE_ALL, n);
     }
 }
 
-/* Turns MEAN's sums into means. An empty float reduction gives NaN, as
- * TF's 0/0 does; int32 truncates toward zero like TF's integer division. */
+/* Turns MEAN's sums into means. An empty reduction gives NaN for float32
+ * and 0 for int32 (TF's identities); int32 truncates toward zero like TF's
+ * integer division. */
 static void finish_mean(const kn_tensor *y, size_t n, size_t count) {
     if (y->dtype == KILN_FLOAT32) {
         float *v = y->data;
         for (size_t i = 0; i < n; i++) v[i] = count ? v[i] / (float)count : NAN;
     } else {
         int32_t *v = y->data;
-        for (size_t i = 0; i < n; i++) v[i] = (int32_t)((int64_t)v[i] / (int64_t)count);
+        for (size_t i = 0; i < n; i++) v[i] = count ? (int32_t)((int64_t)v[i] / (int64_t)count) : 0;
     }
 }
 
@@ -123,7 +128,7 @@ static kiln_status reduce_eval(const kn_step *s, void *scratch) {
     KN_UNUSED(scratch);
     const kn_reduce_params *p = s->params;
     const kn_tensor *x = s->in[0], *y = s->out[0];
-    const size_t es = 4; /* float32 and int32 */
+    const size_t es = kiln_dtype_size(x->dtype);
     size_t n_out = kn_tensor_count(y), n_reduced = 1;
     for (int d = 0; d < x->rank; d++)
         if (reduced(p, d)) n_reduced *= (size_t)x->dims[d];
@@ -153,7 +158,7 @@ static kiln_status reduce_eval(const kn_step *s, void *scratch) {
          * becomes [H*W, C] with C kept: H*W contiguous row accumulations. */
         size_t n = nest.dims[nest.rank - 1];
         bool inner_reduced = nest.stride[1][nest.rank - 1] == 0;
-        acc_fn fn = (x->dtype == KILN_FLOAT32 ? f32_acc : i32_acc)[p->kind][inner_reduced ? FOLD : ROWS];
+        acc_fn fn = accs[x->dtype][p->kind][inner_reduced ? FOLD : ROWS];
         const char *px = x->data;
         char *py = y->data;
         size_t rows = kn_nest_rows(&nest);

@@ -14,6 +14,14 @@ static const kn_op_def *const table[KN_OP_COUNT] = {
     [KN_OP_CONCAT] = &kn_op_concat,
     [KN_OP_PAD] = &kn_op_pad,
     [KN_OP_RESHAPE] = &kn_op_reshape,
+    [KN_OP_CAST] = &kn_op_cast,
+    [KN_OP_SLICE] = &kn_op_slice,
+    [KN_OP_TILE] = &kn_op_tile,
+    [KN_OP_TRANSPOSE] = &kn_op_transpose,
+    [KN_OP_FILL] = &kn_op_fill,
+    [KN_OP_SET_ROWS] = &kn_op_set_rows,
+    [KN_OP_LOOP_TEST] = &kn_op_loop_test,
+    [KN_OP_LOOP_NEXT] = &kn_op_loop_next,
 };
 
 const kn_op_def *kn_op_lookup(uint32_t op) { return op < KN_OP_COUNT ? table[op] : NULL; }

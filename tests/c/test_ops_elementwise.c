@@ -56,6 +56,21 @@ static kiln_status binary(int kind, int act, kn_tensor *a, kn_tensor *b, kn_tens
     return run(KN_OP_BINARY, &p, in, 2, y);
 }
 
+/* got[i] matches want[i]: both NaN, the same infinity or signed zero, or
+ * within rel * (1 + |want|). Prints the mismatches. */
+static bool floats_match(const float *got, const float *want, int n, float rel) {
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        float g = got[i], w = want[i];
+        bool same = isnan(w) ? isnan(g)
+                  : isinf(w) || w == 0 ? g == w && signbit(g) == signbit(w)
+                  : fabsf(g - w) <= rel * (1 + fabsf(w));
+        if (!same) fprintf(stderr, "  [%d] = %.9g, want %.9g\n", i, (double)g, (double)w);
+        ok = ok && same;
+    }
+    return ok;
+}
+
 /* A small deterministic generator for reference tests. */
 static uint32_t rng_state = 12345;
 static float rand_float(float lo, float hi) {
@@ -144,9 +159,10 @@ static void binary_int32(void) {
     CHECK(y[0] == -9 && y[1] == 22 && y[2] == 2);
 }
 
+/* Every kind with a float32 result. */
 static void binary_each_kind(void) {
     float a[4] = {-2, 0.5f, 3, 4}, b[4] = {2, 4, -1, 0.5f}, y[4];
-    static const float want[KN_BINARY_COUNT][4] = {
+    static const float want[KN_BINARY_EQUAL][4] = {
         [KN_BINARY_ADD] = {0, 4.5f, 2, 4.5f},
         [KN_BINARY_SUB] = {-4, -3.5f, 4, 3.5f},
         [KN_BINARY_MUL] = {-4, 2, -3, 2},
@@ -156,9 +172,12 @@ static void binary_each_kind(void) {
         [KN_BINARY_POW] = {4, 0.0625f, 1.0f / 3, 2},
         [KN_BINARY_SQUARED_DIFFERENCE] = {16, 12.25f, 16, 12.25f},
         [KN_BINARY_PRELU] = {-4, 0.5f, 3, 4},
+        [KN_BINARY_FLOOR_DIV] = {-1, 0, -3, 8},
+        [KN_BINARY_FLOOR_MOD] = {0, 0.5f, 0, 0},
+        [KN_BINARY_ATAN2] = {-0.78539816f, 0.12435499f, 1.8925469f, 1.4464413f},
     };
     kn_tensor ta = tensor(KILN_FLOAT32, a, 1, 4), tb = tensor(KILN_FLOAT32, b, 1, 4);
-    for (int k = 0; k < KN_BINARY_COUNT; k++) {
+    for (int k = 0; k < KN_BINARY_EQUAL; k++) {
         kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
         CHECK(binary(k, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
         CHECK_ARRAY_NEAR(y, want[k], 4, 1e-6);
@@ -172,6 +191,150 @@ static void binary_prelu_per_channel(void) {
     CHECK(binary(KN_BINARY_PRELU, KN_ACT_NONE, &tx, &ta, &ty) == KILN_OK);
     float want[6] = {-0.5f, -0.5f, 3, 4, -2.5f, -1.5f};
     CHECK_ARRAY_NEAR(y, want, 6, 0);
+}
+
+/* FloorDiv and FloorMod round toward -inf; FloorMod takes the divisor's sign. */
+static void binary_floor_div_mod_f32(void) {
+    float a[11] = {7, -7, 7, -7, 7.5f, -0.0f, 1, INFINITY, 5, -5, 0};
+    float b[11] = {2, 2, -2, -2, 2, 3, 0, 2, INFINITY, INFINITY, 0}, y[11];
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 1, 11), tb = tensor(KILN_FLOAT32, b, 1, 11), ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(binary(KN_BINARY_FLOOR_DIV, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    float div[11] = {3, -4, -4, 3, 3, -0.0f, INFINITY, INFINITY, 0, -0.0f, NAN};
+    CHECK(floats_match(y, div, 11, 0));
+    CHECK(binary(KN_BINARY_FLOOR_MOD, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    float mod[11] = {1, 1, -1, -1, 1.5f, -0.0f, NAN, NAN, 5, INFINITY, NAN};
+    CHECK(floats_match(y, mod, 11, 0));
+}
+
+/* int32: -inf rounding, INT32_MIN / -1 wraps (no trap), division by 0 gives 0. */
+static void binary_floor_div_mod_i32(void) {
+    int32_t a[12] = {7, -7, 7, -7, 0, INT32_MIN, INT32_MIN, 5, INT32_MAX, -1, 1, -6};
+    int32_t b[12] = {2, 2, -2, -2, 3, -1, 1, 0, -1, INT32_MIN, INT32_MIN, 3}, y[12];
+    kn_tensor ta = tensor(KILN_INT32, a, 1, 12), tb = tensor(KILN_INT32, b, 1, 12), ty = tensor(KILN_INT32, y, 0);
+    CHECK(binary(KN_BINARY_FLOOR_DIV, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_INT32);
+    int32_t div[12] = {3, -4, -4, 3, 0, INT32_MIN, INT32_MIN, 0, -INT32_MAX, 0, -1, -2};
+    CHECK(memcmp(y, div, sizeof y) == 0);
+    CHECK(binary(KN_BINARY_FLOOR_MOD, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    int32_t mod[12] = {1, 1, -1, -1, 0, 0, 0, 0, 0, -1, -INT32_MAX, 0};
+    CHECK(memcmp(y, mod, sizeof y) == 0);
+
+    /* A scalar on either side. */
+    int32_t v[4] = {-3, -1, 1, 4}, two = 2, y4[4];
+    kn_tensor tv = tensor(KILN_INT32, v, 1, 4), t2 = tensor(KILN_INT32, &two, 0), t4 = tensor(KILN_INT32, y4, 0);
+    CHECK(binary(KN_BINARY_FLOOR_DIV, KN_ACT_NONE, &tv, &t2, &t4) == KILN_OK);
+    CHECK(y4[0] == -2 && y4[1] == -1 && y4[2] == 0 && y4[3] == 2);
+    CHECK(binary(KN_BINARY_FLOOR_MOD, KN_ACT_NONE, &t2, &tv, &t4) == KILN_OK);
+    CHECK(y4[0] == -1 && y4[1] == 0 && y4[2] == 0 && y4[3] == 2);
+}
+
+static void binary_atan2_and_nan_max_min(void) {
+    float a[6] = {0.0f, -0.0f, 1, -1, INFINITY, NAN}, b[6] = {-1, -1, 0, 0, INFINITY, 1}, y[6];
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 1, 6), tb = tensor(KILN_FLOAT32, b, 1, 6), ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(binary(KN_BINARY_ATAN2, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+    float want[6] = {3.14159265f, -3.14159265f, 1.57079633f, -1.57079633f, 0.78539816f, NAN};
+    CHECK(floats_match(y, want, 6, 1e-7f));
+
+    /* Maximum and Minimum propagate a NaN from either operand, as TF's do. */
+    float u[4] = {NAN, 1, -INFINITY, 2}, v[4] = {1, NAN, 5, -INFINITY};
+    kn_tensor tu = tensor(KILN_FLOAT32, u, 1, 4), tv = tensor(KILN_FLOAT32, v, 1, 4);
+    CHECK(binary(KN_BINARY_MAX, KN_ACT_NONE, &tu, &tv, &ty) == KILN_OK);
+    float max[4] = {NAN, NAN, 5, 2};
+    CHECK(floats_match(y, max, 4, 0));
+    CHECK(binary(KN_BINARY_MIN, KN_ACT_NONE, &tu, &tv, &ty) == KILN_OK);
+    float min[4] = {NAN, NAN, -INFINITY, -INFINITY};
+    CHECK(floats_match(y, min, 4, 0));
+    float nan = NAN; /* a NaN scalar against a vector */
+    kn_tensor tn = tensor(KILN_FLOAT32, &nan, 0);
+    CHECK(binary(KN_BINARY_MAX, KN_ACT_NONE, &tn, &tv, &ty) == KILN_OK);
+    CHECK(isnan(y[0]) && isnan(y[2]) && isnan(y[3]));
+}
+
+/* Comparisons on each dtype give bool; NaN compares unequal to everything. */
+static void binary_comparisons(void) {
+    float a[6] = {1, 2, NAN, -0.0f, -INFINITY, 3}, b[6] = {2, 2, 1, 0.0f, INFINITY, NAN};
+    uint8_t y[12];
+    static const uint8_t want[6][6] = {
+        {0, 1, 0, 1, 0, 0}, /* EQUAL */
+        {1, 0, 1, 0, 1, 1}, /* NOT_EQUAL */
+        {1, 0, 0, 0, 1, 0}, /* LESS */
+        {1, 1, 0, 1, 1, 0}, /* LESS_EQUAL */
+        {0, 0, 0, 0, 0, 0}, /* GREATER */
+        {0, 1, 0, 1, 0, 0}, /* GREATER_EQUAL */
+    };
+    kn_tensor ta = tensor(KILN_FLOAT32, a, 1, 6), tb = tensor(KILN_FLOAT32, b, 1, 6);
+    for (int k = 0; k < 6; k++) {
+        kn_tensor ty = tensor(KILN_BOOL, y, 0);
+        CHECK(binary(KN_BINARY_EQUAL + k, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+        CHECK(ty.dtype == KILN_BOOL && has_shape(&ty, 1, 6));
+        CHECK(memcmp(y, want[k], 6) == 0);
+    }
+
+    int32_t ia[4] = {INT32_MIN, -1, 0, 5}, zero = 0;
+    kn_tensor tia = tensor(KILN_INT32, ia, 2, 2, 2), tz = tensor(KILN_INT32, &zero, 0), ty = tensor(KILN_BOOL, y, 0);
+    CHECK(binary(KN_BINARY_LESS, KN_ACT_NONE, &tia, &tz, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_BOOL && has_shape(&ty, 2, 2, 2) && memcmp(y, (uint8_t[]){1, 1, 0, 0}, 4) == 0);
+    CHECK(binary(KN_BINARY_GREATER_EQUAL, KN_ACT_NONE, &tz, &tia, &ty) == KILN_OK); /* 0 >= a */
+    CHECK(memcmp(y, (uint8_t[]){1, 1, 1, 0}, 4) == 0);
+
+    /* uint8 compares unsigned: 200 > 100. */
+    uint8_t ua[3] = {0, 200, 255}, ub[3] = {255, 100, 255};
+    kn_tensor tua = tensor(KILN_UINT8, ua, 1, 3), tub = tensor(KILN_UINT8, ub, 1, 3);
+    CHECK(binary(KN_BINARY_GREATER, KN_ACT_NONE, &tua, &tub, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_BOOL && memcmp(y, (uint8_t[]){0, 1, 0}, 3) == 0);
+    CHECK(binary(KN_BINARY_LESS_EQUAL, KN_ACT_NONE, &tua, &tub, &ty) == KILN_OK);
+    CHECK(memcmp(y, (uint8_t[]){1, 0, 1}, 3) == 0);
+
+    /* A size-0 operand broadcasts to a size-0 bool result and writes nothing. */
+    kn_tensor t20 = tensor(KILN_FLOAT32, a, 2, 2, 0), t1 = tensor(KILN_FLOAT32, b, 1, 1);
+    y[0] = 7;
+    CHECK(binary(KN_BINARY_EQUAL, KN_ACT_NONE, &t20, &t1, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_BOOL && has_shape(&ty, 2, 2, 0) && y[0] == 7);
+}
+
+/* Bool EQUAL/NOT_EQUAL and logic, broadcast [2,1] against [3]; any nonzero byte is true. */
+static void binary_bool_ops(void) {
+    uint8_t a[2] = {1, 0}, b[3] = {1, 0, 2}, y[6];
+    kn_tensor ta = tensor(KILN_BOOL, a, 2, 2, 1), tb = tensor(KILN_BOOL, b, 1, 3), ty = tensor(KILN_BOOL, y, 0);
+    static const struct { int kind; uint8_t want[6]; } cases[] = {
+        {KN_BINARY_EQUAL, {1, 0, 1, 0, 1, 0}},
+        {KN_BINARY_NOT_EQUAL, {0, 1, 0, 1, 0, 1}},
+        {KN_BINARY_LOGICAL_AND, {1, 0, 1, 0, 0, 0}},
+        {KN_BINARY_LOGICAL_OR, {1, 1, 1, 1, 0, 1}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        CHECK(binary(cases[c].kind, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+        CHECK(ty.dtype == KILN_BOOL && has_shape(&ty, 2, 2, 3));
+        CHECK(memcmp(y, cases[c].want, 6) == 0);
+    }
+    /* A bool scalar against a vector, both ways. */
+    uint8_t t = 1;
+    kn_tensor ts = tensor(KILN_BOOL, &t, 0);
+    CHECK(binary(KN_BINARY_LOGICAL_AND, KN_ACT_NONE, &ts, &tb, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 1, 3) && memcmp(y, (uint8_t[]){1, 0, 1}, 3) == 0);
+    CHECK(binary(KN_BINARY_NOT_EQUAL, KN_ACT_NONE, &tb, &ts, &ty) == KILN_OK);
+    CHECK(memcmp(y, (uint8_t[]){0, 1, 0}, 3) == 0);
+}
+
+/* uint8 arithmetic wraps modulo 256. */
+static void binary_uint8(void) {
+    uint8_t a[4] = {200, 3, 16, 255}, b[4] = {100, 5, 17, 0}, y[4];
+    kn_tensor ta = tensor(KILN_UINT8, a, 1, 4), tb = tensor(KILN_UINT8, b, 1, 4), ty = tensor(KILN_UINT8, y, 0);
+    static const struct { int kind; uint8_t want[4]; } cases[] = {
+        {KN_BINARY_ADD, {44, 8, 33, 255}},
+        {KN_BINARY_SUB, {100, 254, 255, 255}},
+        {KN_BINARY_MUL, {32, 15, 16, 0}},
+        {KN_BINARY_MAX, {200, 5, 17, 255}},
+        {KN_BINARY_MIN, {100, 3, 16, 0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        CHECK(binary(cases[c].kind, KN_ACT_NONE, &ta, &tb, &ty) == KILN_OK);
+        CHECK(ty.dtype == KILN_UINT8 && memcmp(y, cases[c].want, 4) == 0);
+    }
+    uint8_t one = 1; /* scalar first */
+    kn_tensor t1 = tensor(KILN_UINT8, &one, 0);
+    CHECK(binary(KN_BINARY_SUB, KN_ACT_NONE, &t1, &ta, &ty) == KILN_OK);
+    CHECK(memcmp(y, (uint8_t[]){57, 254, 241, 2}, 4) == 0);
 }
 
 static void binary_fused_activation(void) {
@@ -276,6 +439,23 @@ static void binary_errors(void) {
     kn_tensor col = tensor(KILN_FLOAT32, NULL, 2, 65536, 1), row = tensor(KILN_FLOAT32, NULL, 2, 1, 65536);
     kn_tensor *huge[2] = {&col, &row};
     expect_infer_error(KN_OP_BINARY, &add, huge, 2, KILN_ERR_BAD_BUNDLE);
+
+    /* Each dtype has only its kinds; comparisons give bool, so no activation. */
+    kn_tensor f = tensor(KILN_FLOAT32, NULL, 1, 3), b3 = tensor(KILN_BOOL, NULL, 1, 3), u3 = tensor(KILN_UINT8, NULL, 1, 3);
+    kn_tensor *floats[2] = {&f, &f}, *bools[2] = {&b3, &b3}, *bytes[2] = {&u3, &u3};
+    kn_binary_params and_p = {.kind = KN_BINARY_LOGICAL_AND}, less = {.kind = KN_BINARY_LESS};
+    kn_binary_params div_p = {.kind = KN_BINARY_DIV}, atan2_p = {.kind = KN_BINARY_ATAN2};
+    kn_binary_params less_relu = {.kind = KN_BINARY_LESS, .act = KN_ACT_RELU};
+    expect_infer_error(KN_OP_BINARY, &and_p, floats, 2, KILN_ERR_UNSUPPORTED);
+    CHECK(strstr(kiln_last_error(), "LOGICAL_AND") && strstr(kiln_last_error(), "float32"));
+    expect_infer_error(KN_OP_BINARY, &less, bools, 2, KILN_ERR_UNSUPPORTED);
+    expect_infer_error(KN_OP_BINARY, &add, bools, 2, KILN_ERR_UNSUPPORTED);
+    expect_infer_error(KN_OP_BINARY, &div_p, bytes, 2, KILN_ERR_UNSUPPORTED);
+    expect_infer_error(KN_OP_BINARY, &atan2_p, ints, 2, KILN_ERR_UNSUPPORTED);
+    expect_infer_error(KN_OP_BINARY, &less_relu, floats, 2, KILN_ERR_UNSUPPORTED);
+    CHECK(strstr(kiln_last_error(), "bool") != NULL);
+    kn_tensor *f_b[2] = {&f, &b3};
+    expect_infer_error(KN_OP_BINARY, &less, f_b, 2, KILN_ERR_BAD_BUNDLE);
 }
 
 /* ---- UNARY -------------------------------------------------------------- */
@@ -301,8 +481,26 @@ static void unary_each_kind(void) {
         {KN_UNARY_RSQRT, true, {2, 1, 0.5f, 0.25f}},
         {KN_UNARY_SQRT, true, {0.5f, 1, 2, 4}},
         {KN_UNARY_LOG, true, {-1.3862944f, 0, 1.3862944f, 2.7725887f}},
+        {KN_UNARY_LOG1P, true, {0.22314355f, 0.69314718f, 1.6094379f, 2.8332133f}},
+        {KN_UNARY_FLOOR, false, {-2, -1, 0, 7}},
+        {KN_UNARY_CEIL, false, {-2, 0, 1, 7}},
+        {KN_UNARY_ROUND, false, {-2, 0, 0, 7}},
+        {KN_UNARY_RECIPROCAL, false, {-0.5f, -2, 2, 0.14285714f}},
+        {KN_UNARY_SIN, false, {-0.90929743f, -0.47942554f, 0.47942554f, 0.6569866f}},
+        {KN_UNARY_COS, false, {-0.41614684f, 0.87758256f, 0.87758256f, 0.75390225f}},
+        {KN_UNARY_TAN, false, {2.1850399f, -0.54630249f, 0.54630249f, 0.87144798f}},
+        {KN_UNARY_ATAN, false, {-1.1071487f, -0.46364761f, 0.46364761f, 1.4288993f}},
+        {KN_UNARY_ERF, false, {-0.99532227f, -0.52049988f, 0.52049988f, 1}},
+        {KN_UNARY_SOFTPLUS, false, {0.12692801f, 0.47407698f, 0.97407698f, 7.0009115f}},
+        {KN_UNARY_SOFTSIGN, false, {-0.66666667f, -0.33333333f, 0.33333333f, 0.875f}},
+        {KN_UNARY_SELU, false, {-1.5201665f, -0.69175819f, 0.52535049f, 7.3549069f}},
+        {KN_UNARY_SIGN, false, {-1, -1, 1, 1}},
+        {KN_UNARY_EXPM1, false, {-0.86466472f, -0.39346934f, 0.64872127f, 1095.6332f}},
+        {KN_UNARY_HARD_SIGMOID, false, {0.1f, 0.4f, 0.6f, 1}},
+        {KN_UNARY_GELU, false, {-0.045500264f, -0.15426877f, 0.34573123f, 7}},
+        {KN_UNARY_SWISH, false, {-0.23840584f, -0.18877033f, 0.31122967f, 6.9936226f}},
     };
-    CHECK(sizeof cases / sizeof cases[0] == KN_UNARY_COUNT);
+    CHECK(sizeof cases / sizeof cases[0] == KN_UNARY_COUNT - 1); /* all but LOGICAL_NOT (bool) */
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         kn_tensor tx = tensor(KILN_FLOAT32, cases[c].positive ? pos : x, 2, 2, 2);
         kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
@@ -325,6 +523,72 @@ static void unary_int32(void) {
     CHECK(y[0] == 0 && y[1] == 0 && y[2] == 5 && y[3] == 0);
 }
 
+/* Each float32 kind on signed zeros, infinities, NaN and values near its edges. */
+static void unary_edge_values(void) {
+    static const struct { int kind; int n; float x[8], want[8]; } cases[] = {
+        /* NaN passes through RELU and RELU6, as through the fused activations */
+        {KN_UNARY_RELU, 4, {NAN, -0.0f, -INFINITY, INFINITY}, {NAN, -0.0f, 0, INFINITY}},
+        {KN_UNARY_RELU6, 4, {NAN, 7, -1, 6}, {NAN, 6, 0, 6}},
+        /* half to even; large values are already integers */
+        {KN_UNARY_ROUND, 8, {0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 2.4999998f, 3e9f, -0.0f}, {0, 2, 2, -0.0f, -2, 2, 3e9f, -0.0f}},
+        {KN_UNARY_ROUND, 3, {INFINITY, -INFINITY, NAN}, {INFINITY, -INFINITY, NAN}},
+        {KN_UNARY_FLOOR, 6, {-0.0f, -0.5f, 3e9f, INFINITY, NAN, -1e-45f}, {-0.0f, -1, 3e9f, INFINITY, NAN, -1}},
+        {KN_UNARY_CEIL, 6, {-0.0f, -0.5f, 3e9f, -INFINITY, NAN, 1e-45f}, {-0.0f, -0.0f, 3e9f, -INFINITY, NAN, 1}},
+        {KN_UNARY_RECIPROCAL, 4, {0.0f, -0.0f, INFINITY, NAN}, {INFINITY, -INFINITY, 0, NAN}},
+        /* log1p keeps tiny x that 1 + x would lose */
+        {KN_UNARY_LOG1P, 5, {-1, -2, 1e-10f, INFINITY, -0.0f}, {-INFINITY, NAN, 1e-10f, INFINITY, -0.0f}},
+        {KN_UNARY_EXPM1, 5, {1e-10f, -INFINITY, 100, -0.0f, NAN}, {1e-10f, -1, INFINITY, -0.0f, NAN}},
+        /* TF's thresholds: x above 13.94, exp(x) below -13.94 */
+        {KN_UNARY_SOFTPLUS, 8, {100, 14, 13.9f, -13.9f, -100, -INFINITY, INFINITY, NAN},
+         {100, 14, 13.900001f, 9.1898e-07f, 3.7200760e-44f, 0, INFINITY, NAN}},
+        {KN_UNARY_SOFTSIGN, 4, {-0.0f, 1e30f, INFINITY, NAN}, {-0.0f, 1, NAN, NAN}},
+        {KN_UNARY_SELU, 5, {0.0f, -0.0f, -100, INFINITY, NAN}, {0, -0.0f, -1.7580993f, INFINITY, NAN}},
+        {KN_UNARY_SIGN, 7, {-0.0f, 0.0f, NAN, -INFINITY, INFINITY, 1e-45f, -3e38f}, {-0.0f, 0, NAN, -1, 1, 1, -1}},
+        {KN_UNARY_ERF, 4, {INFINITY, -INFINITY, -0.0f, NAN}, {1, -1, -0.0f, NAN}},
+        {KN_UNARY_ATAN, 3, {INFINITY, -INFINITY, -0.0f}, {1.5707964f, -1.5707964f, -0.0f}},
+        {KN_UNARY_SIN, 4, {1e6f, -0.0f, INFINITY, NAN}, {-0.34999350f, -0.0f, NAN, NAN}},
+        {KN_UNARY_COS, 2, {1e6f, INFINITY}, {0.93675212f, NAN}},
+        {KN_UNARY_TAN, 2, {-0.0f, INFINITY}, {-0.0f, NAN}},
+        {KN_UNARY_HARD_SIGMOID, 6, {-2.5f, 2.5f, -INFINITY, INFINITY, NAN, 0}, {0, 1, 0, 1, NAN, 0.5f}},
+        /* the values of TF's tf.nn.gelu documentation */
+        {KN_UNARY_GELU, 5, {-3, -1, 0, 1, 3}, {-0.00404951f, -0.15865529f, 0, 0.8413447f, 2.9959507f}},
+        {KN_UNARY_SWISH, 4, {0, INFINITY, -100, NAN}, {0, INFINITY, -3.7200760e-42f, NAN}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        float x[8], y[8];
+        memcpy(x, cases[c].x, sizeof x);
+        kn_tensor tx = tensor(KILN_FLOAT32, x, 1, cases[c].n), ty = tensor(KILN_FLOAT32, y, 0);
+        CHECK(unary(cases[c].kind, &tx, &ty) == KILN_OK);
+        if (!floats_match(y, cases[c].want, cases[c].n, 2e-6f)) {
+            fprintf(stderr, "unary kind %d (case %zu) mismatches\n", cases[c].kind, c);
+            check_failures++;
+        }
+    }
+}
+
+/* int32 SIGN and ROUND (the identity), bool LOGICAL_NOT. */
+static void unary_int32_and_bool(void) {
+    int32_t x[5] = {INT32_MIN, -5, 0, 7, INT32_MAX}, y[5];
+    kn_tensor tx = tensor(KILN_INT32, x, 1, 5), ty = tensor(KILN_INT32, y, 0);
+    CHECK(unary(KN_UNARY_SIGN, &tx, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_INT32 && memcmp(y, (int32_t[]){-1, -1, 0, 1, 1}, sizeof y) == 0);
+    CHECK(unary(KN_UNARY_ROUND, &tx, &ty) == KILN_OK);
+    CHECK(memcmp(y, x, sizeof y) == 0);
+
+    uint8_t b[20], by[20];
+    for (int i = 0; i < 20; i++) b[i] = (uint8_t)(i % 3); /* 0, 1, 2: nonzero is true */
+    kn_tensor tb = tensor(KILN_BOOL, b, 2, 4, 5), tby = tensor(KILN_BOOL, by, 0);
+    CHECK(unary(KN_UNARY_LOGICAL_NOT, &tb, &tby) == KILN_OK);
+    CHECK(tby.dtype == KILN_BOOL && has_shape(&tby, 2, 4, 5));
+    bool ok = true;
+    for (int i = 0; i < 20; i++) ok = ok && by[i] == (b[i] == 0);
+    CHECK(ok);
+    uint8_t none = 0; /* a size-0 tensor is fine */
+    kn_tensor t0 = tensor(KILN_BOOL, &none, 2, 0, 5), t0y = tensor(KILN_BOOL, &none, 0);
+    CHECK(unary(KN_UNARY_LOGICAL_NOT, &t0, &t0y) == KILN_OK);
+    CHECK(has_shape(&t0y, 2, 0, 5) && none == 0);
+}
+
 static void unary_in_place_and_errors(void) {
     float x[3] = {-1, 0, 4};
     kn_tensor tx = tensor(KILN_FLOAT32, x, 1, 3), ty = tensor(KILN_FLOAT32, x, 0);
@@ -340,6 +604,20 @@ static void unary_in_place_and_errors(void) {
     expect_infer_error(KN_OP_UNARY, &neg, &in, 1, KILN_ERR_UNSUPPORTED);
     in = &tx;
     expect_infer_error(KN_OP_UNARY, &bad, &in, 1, KILN_ERR_BAD_BUNDLE);
+
+    kn_unary_params not_p = {.kind = KN_UNARY_LOGICAL_NOT}, sin_p = {.kind = KN_UNARY_SIN};
+    kn_unary_params sign = {.kind = KN_UNARY_SIGN}, count = {.kind = KN_UNARY_COUNT};
+    kn_tensor tu = tensor(KILN_UINT8, NULL, 1, 3);
+    expect_infer_error(KN_OP_UNARY, &not_p, &in, 1, KILN_ERR_UNSUPPORTED);
+    CHECK(strstr(kiln_last_error(), "LOGICAL_NOT") && strstr(kiln_last_error(), "float32"));
+    expect_infer_error(KN_OP_UNARY, &count, &in, 1, KILN_ERR_BAD_BUNDLE);
+    in = &ti;
+    expect_infer_error(KN_OP_UNARY, &sin_p, &in, 1, KILN_ERR_UNSUPPORTED);
+    in = &tb;
+    expect_infer_error(KN_OP_UNARY, &sign, &in, 1, KILN_ERR_UNSUPPORTED);
+    in = &tu;
+    expect_infer_error(KN_OP_UNARY, &sign, &in, 1, KILN_ERR_UNSUPPORTED);
+    CHECK(strstr(kiln_last_error(), "uint8") != NULL);
 }
 
 /* ---- SOFTMAX ------------------------------------------------------------ */
@@ -459,7 +737,8 @@ static void reduce_empty_mask_and_empty_axis(void) {
     CHECK(has_shape(&ty, 2, 2, 3));
     CHECK_ARRAY_NEAR(y, x, 6, 0);
 
-    /* Reducing an empty axis: SUM 0, PROD 1, MEAN NaN; MAX has no answer. */
+    /* Reducing an empty axis gives TF's identities: SUM 0, PROD 1, MEAN NaN,
+     * MAX -inf, MIN +inf (Eigen's reducers, which TF fills with). */
     float dummy = 0;
     kn_tensor empty = tensor(KILN_FLOAT32, &dummy, 2, 0, 3);
     CHECK(reduce(KN_REDUCE_SUM, 0x1, 0, &empty, &ty) == KILN_OK);
@@ -468,13 +747,68 @@ static void reduce_empty_mask_and_empty_axis(void) {
     CHECK(y[0] == 1 && y[2] == 1);
     CHECK(reduce(KN_REDUCE_MEAN, 0x1, 0, &empty, &ty) == KILN_OK);
     CHECK(isnan(y[0]) && isnan(y[2]));
-    kn_tensor *in = &empty;
-    kn_reduce_params max0 = {.kind = KN_REDUCE_MAX, .axes_mask = 0x1};
-    expect_infer_error(KN_OP_REDUCE, &max0, &in, 1, KILN_ERR_BAD_BUNDLE);
-    CHECK(strstr(kiln_last_error(), "empty") != NULL);
+    CHECK(reduce(KN_REDUCE_MAX, 0x1, 1, &empty, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 1, 3) && y[0] == -INFINITY && y[2] == -INFINITY);
+    CHECK(reduce(KN_REDUCE_MIN, 0x3, 0, &empty, &ty) == KILN_OK);
+    CHECK(ty.rank == 0 && y[0] == INFINITY);
+    /* Reducing the non-empty axis of an empty tensor gives an empty one. */
+    CHECK(reduce(KN_REDUCE_MAX, 0x2, 0, &empty, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 1, 0));
+
+    int32_t idummy = 0, iy[3];
+    kn_tensor iempty = tensor(KILN_INT32, &idummy, 2, 3, 0), ity = tensor(KILN_INT32, iy, 0);
+    CHECK(reduce(KN_REDUCE_MAX, 0x2, 0, &iempty, &ity) == KILN_OK);
+    CHECK(has_shape(&ity, 1, 3) && iy[0] == INT32_MIN && iy[2] == INT32_MIN);
+    CHECK(reduce(KN_REDUCE_MIN, 0x2, 0, &iempty, &ity) == KILN_OK);
+    CHECK(iy[0] == INT32_MAX && iy[2] == INT32_MAX);
+    CHECK(reduce(KN_REDUCE_MEAN, 0x2, 0, &iempty, &ity) == KILN_OK); /* MeanReducer's int identity */
+    CHECK(iy[0] == 0 && iy[2] == 0);
+
+    uint8_t bdummy = 0, by[3];
+    kn_tensor bempty = tensor(KILN_BOOL, &bdummy, 2, 3, 0), bty = tensor(KILN_BOOL, by, 0);
+    CHECK(reduce(KN_REDUCE_ANY, 0x2, 0, &bempty, &bty) == KILN_OK);
+    CHECK(bty.dtype == KILN_BOOL && by[0] == 0 && by[2] == 0);
+    CHECK(reduce(KN_REDUCE_ALL, 0x2, 0, &bempty, &bty) == KILN_OK);
+    CHECK(by[0] == 1 && by[2] == 1);
 }
 
-/* All 16 axis subsets of a rank-4 tensor, every kind, against a naive loop. */
+/* ANY and ALL on bool, over inner, outer and all axes; any nonzero byte is true. */
+static void reduce_any_all(void) {
+    uint8_t x[6] = {1, 0, 2, 0, 0, 0}, y[3];
+    kn_tensor tx = tensor(KILN_BOOL, x, 2, 2, 3), ty = tensor(KILN_BOOL, y, 0);
+    CHECK(reduce(KN_REDUCE_ANY, 0x2, 0, &tx, &ty) == KILN_OK);
+    CHECK(ty.dtype == KILN_BOOL && has_shape(&ty, 1, 2) && y[0] == 1 && y[1] == 0);
+    CHECK(reduce(KN_REDUCE_ALL, 0x2, 1, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 2, 2, 1) && y[0] == 0 && y[1] == 0);
+    CHECK(reduce(KN_REDUCE_ANY, 0x1, 0, &tx, &ty) == KILN_OK);
+    CHECK(has_shape(&ty, 1, 3) && y[0] == 1 && y[1] == 0 && y[2] == 1);
+    uint8_t t[40];
+    for (int i = 0; i < 40; i++) t[i] = (uint8_t)(1 + i % 2); /* 1 and 2: all true */
+    kn_tensor tt = tensor(KILN_BOOL, t, 2, 20, 2);
+    CHECK(reduce(KN_REDUCE_ALL, 0x1, 0, &tt, &ty) == KILN_OK); /* rows of 2, 20 times */
+    CHECK(has_shape(&ty, 1, 2) && y[0] == 1 && y[1] == 1);
+    CHECK(reduce(KN_REDUCE_ALL, 0x3, 0, &tt, &ty) == KILN_OK);
+    CHECK(ty.rank == 0 && y[0] == 1);
+    t[33] = 0;
+    CHECK(reduce(KN_REDUCE_ALL, 0x3, 0, &tt, &ty) == KILN_OK);
+    CHECK(y[0] == 0);
+}
+
+/* float32 MAX and MIN propagate NaN, in row and fold accumulations. */
+static void reduce_nan(void) {
+    float x[6] = {1, 5, NAN, 2, 3, 4}, y[3];
+    kn_tensor tx = tensor(KILN_FLOAT32, x, 2, 3, 2), ty = tensor(KILN_FLOAT32, y, 0);
+    CHECK(reduce(KN_REDUCE_MAX, 0x1, 0, &tx, &ty) == KILN_OK);
+    CHECK(isnan(y[0]) && y[1] == 5);
+    CHECK(reduce(KN_REDUCE_MIN, 0x1, 0, &tx, &ty) == KILN_OK);
+    CHECK(isnan(y[0]) && y[1] == 2);
+    CHECK(reduce(KN_REDUCE_MAX, 0x2, 0, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == 5 && isnan(y[1]) && y[2] == 4);
+    CHECK(reduce(KN_REDUCE_MIN, 0x2, 0, &tx, &ty) == KILN_OK);
+    CHECK(y[0] == 1 && isnan(y[1]) && y[2] == 3);
+}
+
+/* All 16 axis subsets of a rank-4 tensor, every float32 kind, against a naive loop. */
 static void reduce_matches_reference(void) {
     enum { N = 2 * 3 * 4 * 5 };
     const int32_t dims[4] = {2, 3, 4, 5};
@@ -482,7 +816,7 @@ static void reduce_matches_reference(void) {
     for (int i = 0; i < N; i++) x[i] = rand_float(0.5f, 1.5f);
     kn_tensor tx = tensor(KILN_FLOAT32, x, 4, 2, 3, 4, 5);
     for (int mask = 0; mask < 16; mask++)
-        for (int kind = 0; kind < KN_REDUCE_COUNT; kind++) {
+        for (int kind = KN_REDUCE_SUM; kind <= KN_REDUCE_PROD; kind++) {
             kn_tensor ty = tensor(KILN_FLOAT32, y, 0);
             CHECK(reduce(kind, mask, 1, &tx, &ty) == KILN_OK);
             size_t n_out = kn_tensor_count(&ty), n_red = N / n_out;
@@ -525,6 +859,15 @@ static void reduce_errors(void) {
     expect_infer_error(KN_OP_REDUCE, &keep, &in, 1, KILN_ERR_BAD_BUNDLE);
     in = &u8;
     expect_infer_error(KN_OP_REDUCE, &beyond, &in, 1, KILN_ERR_UNSUPPORTED);
+    /* ANY and ALL take bool only, and bool takes only them. */
+    kn_tensor b = tensor(KILN_BOOL, NULL, 2, 2, 3);
+    kn_reduce_params any = {.kind = KN_REDUCE_ANY, .axes_mask = 1}, sum = {.kind = KN_REDUCE_SUM, .axes_mask = 1};
+    in = &x;
+    expect_infer_error(KN_OP_REDUCE, &any, &in, 1, KILN_ERR_UNSUPPORTED);
+    CHECK(strstr(kiln_last_error(), "ANY") && strstr(kiln_last_error(), "float32"));
+    in = &b;
+    expect_infer_error(KN_OP_REDUCE, &sum, &in, 1, KILN_ERR_UNSUPPORTED);
+    CHECK(strstr(kiln_last_error(), "SUM") && strstr(kiln_last_error(), "bool"));
 }
 
 /* ---- CONCAT ------------------------------------------------------------- */
@@ -742,12 +1085,20 @@ int main(void) {
     RUN(binary_int32);
     RUN(binary_each_kind);
     RUN(binary_prelu_per_channel);
+    RUN(binary_floor_div_mod_f32);
+    RUN(binary_floor_div_mod_i32);
+    RUN(binary_atan2_and_nan_max_min);
+    RUN(binary_comparisons);
+    RUN(binary_bool_ops);
+    RUN(binary_uint8);
     RUN(binary_fused_activation);
     RUN(binary_matches_reference);
     RUN(binary_in_place);
     RUN(binary_errors);
     RUN(unary_each_kind);
     RUN(unary_int32);
+    RUN(unary_edge_values);
+    RUN(unary_int32_and_bool);
     RUN(unary_in_place_and_errors);
     RUN(softmax_rows);
     RUN(softmax_first_axis);
@@ -757,6 +1108,8 @@ int main(void) {
     RUN(reduce_outer_and_inner_axes);
     RUN(reduce_int32);
     RUN(reduce_empty_mask_and_empty_axis);
+    RUN(reduce_any_all);
+    RUN(reduce_nan);
     RUN(reduce_matches_reference);
     RUN(reduce_errors);
     RUN(concat_axes);
