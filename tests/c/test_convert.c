@@ -198,7 +198,42 @@ static void inputs_and_outputs_by_name(void) {
     free(b.bytes);
 }
 
+/* Pad (H and W, zeros) before a VALID conv becomes the conv's own padding: one step,
+ * the same values as a SAME conv of the unpadded input. */
+static void pad_folds_into_conv(void) {
+    float w[3 * 3 * 2 * 3], x[4 * 5 * 2];
+    for (int i = 0; i < 54; i++) w[i] = (float)(i % 7) / 7.0f - 0.4f;
+    for (int i = 0; i < 40; i++) x[i] = (float)(i % 9) / 4.0f - 1.0f;
+    float results[2][4 * 5 * 3];
+    for (int variant = 0; variant < 2; variant++) {
+        tf_graph *g = tf_graph_new();
+        gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){1, 4, 5, 2});
+        gb_const(g, "w", TF_DT_FLOAT, 4, (int64_t[]){3, 3, 2, 3}, w);
+        tf_node *conv;
+        if (variant == 0) {
+            gb_const(g, "pads", TF_DT_INT32, 2, (int64_t[]){4, 2}, (int32_t[]){0, 0, 1, 1, 1, 1, 0, 0});
+            gb_node2(g, "padded", "Pad", "x", "pads");
+            conv = gb_node2(g, "conv", "Conv2D", "padded", "w");
+            gb_attr_s(g, conv, "padding", "VALID");
+        } else {
+            conv = gb_node2(g, "conv", "Conv2D", "x", "w");
+            gb_attr_s(g, conv, "padding", "SAME");
+        }
+        gb_attr_ints(g, conv, "strides", 4, (int64_t[]){1, 1, 1, 1});
+        gb_bundle b;
+        CHECK(gb_convert(g, NULL, &b));
+        tf_graph_free(g);
+        if (!b.bytes) return;
+        CHECK(b.stats.n_steps == 1);
+        CHECK(gb_run(&b, (const void *[]){x}, 1, (void *[]){results[variant]}, (size_t[]){sizeof results[0]}, 1) ==
+              KILN_OK);
+        free(b.bytes);
+    }
+    CHECK_ARRAY_NEAR(results[0], results[1], 60, 1e-6);
+}
+
 int main(void) {
+    RUN(pad_folds_into_conv);
     RUN(small_cnn_matches_reference);
     RUN(damaged_bundles_fail_cleanly);
     RUN(wrong_inputs_are_named_errors);
