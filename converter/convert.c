@@ -302,10 +302,10 @@ static bool bind_outputs(kc_program *p, const endpoints *out, int **node_out, co
         }
         int id = node_out[r.node][r.index];
         if (p->tensors[id].t.name[0]) {
-            kn_tensor *t = &p->tensors[id].t;
-            kn_reshape_params prm = {.rank = t->rank};
-            memcpy(prm.dims, t->dims, sizeof prm.dims);
-            if (kc_is_const(p, id)) id = kc_add_const(p, t->dtype, t->rank, t->dims, t->data);
+            kn_tensor t = p->tensors[id].t; /* a copy: adding a tensor may move the array */
+            kn_reshape_params prm = {.rank = t.rank};
+            memcpy(prm.dims, t.dims, sizeof prm.dims);
+            if (kc_is_const(p, id)) id = kc_add_const(p, t.dtype, t.rank, t.dims, t.data);
             else if (!kc_emit(p, out->names[o], KN_OP_RESHAPE, &id, 1, &prm, sizeof prm, 1, &id)) return false;
             if (id < 0) return false;
         }

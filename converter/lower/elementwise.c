@@ -79,10 +79,10 @@ static bool lower_addn(kc_lower *L) {
  * when lo > hi); lo and hi broadcast to x's shape. */
 static bool lower_clip_by_value(kc_lower *L) {
     if (!lower_inputs(L, 3, 3)) return false;
-    const kn_tensor *x = lower_tensor(L, L->in[0]);
     int t;
     if (!lower_binary(L, KN_BINARY_MIN, L->in[0], L->in[2], &t) || !lower_binary(L, KN_BINARY_MAX, t, L->in[1], &t))
         return false;
+    const kn_tensor *x = lower_tensor(L, L->in[0]); /* after emitting, which may move the tensors */
     if (!kn_same_shape(lower_tensor(L, t), x))
         return lower_fail(L, "clip bounds %s and %s must broadcast to x's shape %s",
                           kc_shape(lower_tensor(L, L->in[1])), kc_shape(lower_tensor(L, L->in[2])), kc_shape(x));
@@ -235,15 +235,18 @@ static bool lower_dequantize(kc_lower *L) {
         ranges[i] = r->data;
     }
 
-    int id = kc_add_const(L->p, KILN_FLOAT32, q->rank, q->dims, NULL);
-    if (id < 0) return false;
+    /* Adding the constant may move the tensors (their data stays put): copy what q says first. */
     const uint8_t *src = q->data;
+    size_t count = kn_tensor_count(q);
+    int32_t dims[KILN_MAX_RANK];
+    memcpy(dims, q->dims, sizeof dims);
+    int id = kc_add_const(L->p, KILN_FLOAT32, q->rank, dims, NULL);
+    if (id < 0) return false;
     float *dst = L->p->tensors[id].t.data;
     bool is_signed = qtype == TF_DT_QINT8;
-    size_t count = kn_tensor_count(q);
     for (size_t i = 0; i < count; i++) {
         size_t s = (i / inner) % slices;
-        int v = is_signed ? (int)(int8_t)src[i] : (int)src[i];
+        int v = src[i] - (is_signed && src[i] >= 128 ? 256 : 0); /* qint8 is two's complement */
         dst[i] = dequantize_one(mode, is_signed, narrow, ranges[0][s], ranges[1][s], v);
     }
     L->out[0] = id;

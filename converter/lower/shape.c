@@ -17,6 +17,7 @@ static int kiln_dtype_of(int tf_dtype) {
     case TF_DT_FLOAT: return KILN_FLOAT32;
     case TF_DT_INT32: case TF_DT_INT64: return KILN_INT32;
     case TF_DT_UINT8: return KILN_UINT8;
+    case TF_DT_QUINT8: case TF_DT_QINT8: return KILN_UINT8; /* raw bytes, for Dequantize (attr T says which) */
     case TF_DT_BOOL: return KILN_BOOL;
     default: return 0;
     }

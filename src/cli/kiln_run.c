@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "kiln.h"
@@ -275,6 +276,11 @@ int main(int argc, char **argv) {
         status = 1;
     }
     if (status) goto free_inputs;
+    if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "kiln-run: --output-dir %s: %s\n", out_dir, strerror(errno));
+        status = 1;
+        goto free_inputs;
+    }
     printf("load %.3f ms, first run %.3f ms\n", load_ms, (now_seconds() - t0) * 1e3);
     for (int i = 0; i < n_out; i++) {
         const kiln_tensor_desc *t = kiln_context_output(ctx, i);

@@ -162,13 +162,6 @@ static const char *const kind_names[KN_BINARY_COUNT] = {
     "ATAN2", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "LOGICAL_AND", "LOGICAL_OR",
 };
 
-/* Dim `d` of `t` once its shape is right-aligned to `rank` dims (1 where
- * it has none). */
-static int32_t aligned_dim(const kn_tensor *t, int rank, int d) {
-    int i = d - (rank - t->rank);
-    return i < 0 ? 1 : t->dims[i];
-}
-
 static kiln_status binary_infer(const kn_step *s, kn_tensor *out) {
     kiln_status st = kn_check_operands(s, 2, 2);
     if (st) return st;
@@ -188,27 +181,11 @@ static kiln_status binary_infer(const kn_step *s, kn_tensor *out) {
         return kn_fail(KILN_ERR_UNSUPPORTED, "binary %s: fused activation %d needs a float32 result, got %s",
                        kind_names[p->kind], p->act, kiln_dtype_name(dtype));
 
-    int rank = a->rank > b->rank ? a->rank : b->rank;
+    const kn_tensor *ab[2] = {a, b};
+    int rank;
     int32_t dims[KILN_MAX_RANK];
-    for (int d = 0; d < rank; d++) {
-        int32_t da = aligned_dim(a, rank, d), db = aligned_dim(b, rank, d);
-        if (da != db && da != 1 && db != 1)
-            return kn_fail(KILN_ERR_BAD_BUNDLE,
-                           "cannot broadcast %S with %S: dims %d and %d differ and neither is 1", a, b, da, db);
-        dims[d] = da == 1 ? db : da;
-    }
-    return kn_set_checked_shape(out, dtype, rank, dims);
-}
-
-/* Operand x's element strides over y's dims: contiguous over its own dims,
- * 0 along dims it is broadcast in. */
-static void broadcast_strides(const kn_tensor *x, const kn_tensor *y, size_t *stride) {
-    size_t step = 1;
-    for (int d = y->rank - 1; d >= 0; d--) {
-        int32_t dim = aligned_dim(x, y->rank, d);
-        stride[d] = dim == 1 ? 0 : step;
-        step *= (size_t)dim;
-    }
+    st = kn_broadcast_shape(ab, 2, &rank, dims);
+    return st ? st : kn_set_checked_shape(out, dtype, rank, dims);
 }
 
 /* With a fused activation, long rows go in chunks that stay in L1 between
@@ -223,8 +200,8 @@ static kiln_status binary_eval(const kn_step *s, void *scratch) {
 
     kn_nest nest = {.rank = y->rank};
     for (int d = 0; d < y->rank; d++) nest.dims[d] = (size_t)y->dims[d];
-    broadcast_strides(a, y, nest.stride[0]);
-    broadcast_strides(b, y, nest.stride[1]);
+    kn_broadcast_strides(a, y, nest.stride[0]);
+    kn_broadcast_strides(b, y, nest.stride[1]);
     kn_nest_simplify(&nest);
 
     /* Simplified, same shapes are one VV row, a scalar b one VS row, b[C]

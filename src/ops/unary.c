@@ -8,47 +8,47 @@
 #include "ops/op_util.h"
 #include "ops/params.h"
 
-#define F32 (1u << KILN_FLOAT32)
-#define I32 (1u << KILN_INT32)
-#define BOOL (1u << KILN_BOOL)
+#define T_F32 (1u << KILN_FLOAT32)
+#define T_I32 (1u << KILN_INT32)
+#define T_BOOL (1u << KILN_BOOL)
 
 /* Each kind's name and the dtypes it takes. */
 static const struct {
     const char *name;
     unsigned dtypes;
 } kinds[KN_UNARY_COUNT] = {
-    [KN_UNARY_RELU] = {"RELU", F32 | I32},
-    [KN_UNARY_RELU6] = {"RELU6", F32},
-    [KN_UNARY_ELU] = {"ELU", F32},
-    [KN_UNARY_SIGMOID] = {"SIGMOID", F32},
-    [KN_UNARY_TANH] = {"TANH", F32},
-    [KN_UNARY_LEAKY_RELU] = {"LEAKY_RELU", F32},
-    [KN_UNARY_RSQRT] = {"RSQRT", F32},
-    [KN_UNARY_SQRT] = {"SQRT", F32},
-    [KN_UNARY_SQUARE] = {"SQUARE", F32 | I32},
-    [KN_UNARY_EXP] = {"EXP", F32},
-    [KN_UNARY_LOG] = {"LOG", F32},
-    [KN_UNARY_NEG] = {"NEG", F32 | I32},
-    [KN_UNARY_ABS] = {"ABS", F32 | I32},
-    [KN_UNARY_LOG1P] = {"LOG1P", F32},
-    [KN_UNARY_FLOOR] = {"FLOOR", F32},
-    [KN_UNARY_CEIL] = {"CEIL", F32},
-    [KN_UNARY_ROUND] = {"ROUND", F32 | I32},
-    [KN_UNARY_RECIPROCAL] = {"RECIPROCAL", F32},
-    [KN_UNARY_SIN] = {"SIN", F32},
-    [KN_UNARY_COS] = {"COS", F32},
-    [KN_UNARY_TAN] = {"TAN", F32},
-    [KN_UNARY_ATAN] = {"ATAN", F32},
-    [KN_UNARY_ERF] = {"ERF", F32},
-    [KN_UNARY_SOFTPLUS] = {"SOFTPLUS", F32},
-    [KN_UNARY_SOFTSIGN] = {"SOFTSIGN", F32},
-    [KN_UNARY_SELU] = {"SELU", F32},
-    [KN_UNARY_SIGN] = {"SIGN", F32 | I32},
-    [KN_UNARY_EXPM1] = {"EXPM1", F32},
-    [KN_UNARY_LOGICAL_NOT] = {"LOGICAL_NOT", BOOL},
-    [KN_UNARY_HARD_SIGMOID] = {"HARD_SIGMOID", F32},
-    [KN_UNARY_GELU] = {"GELU", F32},
-    [KN_UNARY_SWISH] = {"SWISH", F32},
+    [KN_UNARY_RELU] = {"RELU", T_F32 | T_I32},
+    [KN_UNARY_RELU6] = {"RELU6", T_F32},
+    [KN_UNARY_ELU] = {"ELU", T_F32},
+    [KN_UNARY_SIGMOID] = {"SIGMOID", T_F32},
+    [KN_UNARY_TANH] = {"TANH", T_F32},
+    [KN_UNARY_LEAKY_RELU] = {"LEAKY_RELU", T_F32},
+    [KN_UNARY_RSQRT] = {"RSQRT", T_F32},
+    [KN_UNARY_SQRT] = {"SQRT", T_F32},
+    [KN_UNARY_SQUARE] = {"SQUARE", T_F32 | T_I32},
+    [KN_UNARY_EXP] = {"EXP", T_F32},
+    [KN_UNARY_LOG] = {"LOG", T_F32},
+    [KN_UNARY_NEG] = {"NEG", T_F32 | T_I32},
+    [KN_UNARY_ABS] = {"ABS", T_F32 | T_I32},
+    [KN_UNARY_LOG1P] = {"LOG1P", T_F32},
+    [KN_UNARY_FLOOR] = {"FLOOR", T_F32},
+    [KN_UNARY_CEIL] = {"CEIL", T_F32},
+    [KN_UNARY_ROUND] = {"ROUND", T_F32 | T_I32},
+    [KN_UNARY_RECIPROCAL] = {"RECIPROCAL", T_F32},
+    [KN_UNARY_SIN] = {"SIN", T_F32},
+    [KN_UNARY_COS] = {"COS", T_F32},
+    [KN_UNARY_TAN] = {"TAN", T_F32},
+    [KN_UNARY_ATAN] = {"ATAN", T_F32},
+    [KN_UNARY_ERF] = {"ERF", T_F32},
+    [KN_UNARY_SOFTPLUS] = {"SOFTPLUS", T_F32},
+    [KN_UNARY_SOFTSIGN] = {"SOFTSIGN", T_F32},
+    [KN_UNARY_SELU] = {"SELU", T_F32},
+    [KN_UNARY_SIGN] = {"SIGN", T_F32 | T_I32},
+    [KN_UNARY_EXPM1] = {"EXPM1", T_F32},
+    [KN_UNARY_LOGICAL_NOT] = {"LOGICAL_NOT", T_BOOL},
+    [KN_UNARY_HARD_SIGMOID] = {"HARD_SIGMOID", T_F32},
+    [KN_UNARY_GELU] = {"GELU", T_F32},
+    [KN_UNARY_SWISH] = {"SWISH", T_F32},
 };
 
 static kiln_status unary_infer(const kn_step *s, kn_tensor *out) {
