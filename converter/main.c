@@ -111,12 +111,16 @@ int main(int argc, char **argv) {
         bool has_value = i + 1 < argc;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage, stdout);
+            free(inputs);
+            free(outputs);
             return 0;
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output-file")) && has_value) {
             out = argv[++i];
         } else if (!strcmp(a, "--input") && has_value) {
             if (!parse_input(argv[++i], &inputs[opt.n_inputs++])) {
                 fprintf(stderr, "kiln-convert: --input %s: expected NAME or NAME:D0,D1,... with dims >= 0\n", argv[i]);
+                free(inputs);
+                free(outputs);
                 return 2;
             }
         } else if (!strcmp(a, "--output") && has_value) {
@@ -127,6 +131,8 @@ int main(int argc, char **argv) {
             quiet = true;
         } else if (a[0] == '-' || model) {
             fprintf(stderr, "kiln-convert: unexpected argument '%s'\n\n%s", a, usage);
+            free(inputs);
+            free(outputs);
             return 2;
         } else {
             model = a;
@@ -134,11 +140,15 @@ int main(int argc, char **argv) {
     }
     if (!model || (!out && !list_ops)) {
         fputs(usage, stderr);
+        free(inputs);
+        free(outputs);
         return 2;
     }
     tf_graph *g = read_model(model);
     if (!g) {
         fprintf(stderr, "kiln-convert: %s\n", kc_last_error());
+        free(inputs);
+        free(outputs);
         return 1;
     }
     int status = 1;

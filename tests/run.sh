@@ -15,11 +15,14 @@ ctest --test-dir build --output-on-failure -j"$JOBS"
 echo "== C unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 mkdir -p build-asan
 if [ ! -f build-asan/Makefile ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=ON >build-asan/configure.log 2>&1 ||
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_SANITIZE=ON >build-asan/configure.log 2>&1 ||
     { cat build-asan/configure.log; exit 1; }
 fi
 cmake --build build-asan -j"$JOBS" >build-asan/build.log 2>&1 || { tail -60 build-asan/build.log; exit 1; }
 ctest --test-dir build-asan --output-on-failure -j"$JOBS"
 
-echo "== JS tests (API, parity with tfjs on real models: native, wasm, .pb)"
+echo "== JS tests (API, CLI, parity with tfjs on real models: native, wasm, .pb)"
 node --test tests/js/
+
+echo "== CLI and parity tests again, on the ASan/UBSan build of the native tools"
+KILN_BUILD_DIR=build-asan node --test tests/js/cli.test.mjs tests/js/parity.test.mjs tests/js/frozen_pb.test.mjs

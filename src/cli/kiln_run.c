@@ -181,6 +181,7 @@ int main(int argc, char **argv) {
         bool has_value = i + 1 < argc;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage, stdout);
+            free(feeds);
             return 0;
         } else if (!strcmp(a, "--input") && has_value) {
             feeds[n_feeds++] = argv[++i];
@@ -190,6 +191,7 @@ int main(int argc, char **argv) {
             bench_runs = atoi(argv[++i]);
             if (bench_runs < 1) {
                 fprintf(stderr, "kiln-run: --bench needs a positive count\n");
+                free(feeds);
                 return 2;
             }
         } else if (!strcmp(a, "--seeded")) {
@@ -198,6 +200,7 @@ int main(int argc, char **argv) {
             want_profile = true;
         } else if (a[0] == '-' || path) {
             fprintf(stderr, "kiln-run: unexpected argument '%s'\n\n%s", a, usage);
+            free(feeds);
             return 2;
         } else {
             path = a;
@@ -205,11 +208,15 @@ int main(int argc, char **argv) {
     }
     if (!path) {
         fputs(usage, stderr);
+        free(feeds);
         return 2;
     }
     size_t size;
     void *bytes = read_file(path, &size);
-    if (!bytes) return 1;
+    if (!bytes) {
+        free(feeds);
+        return 1;
+    }
     kiln_model *model = NULL;
     kiln_context *ctx = NULL;
     int status = 1;

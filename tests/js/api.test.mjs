@@ -10,9 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { load, KilnError, version, wasmFeatures } from '../../js/kiln.js';
+import { kilnBin } from '../tools/common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const converter = path.join(root, 'build', 'kiln-convert');
+const converter = kilnBin('kiln-convert');
 const wasmPath = path.join(root, 'js', 'kiln.wasm');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-api-'));
 

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readNpy, writeNpy } from '../tools/common.mjs';
+import { readNpy, writeNpy, kilnBin } from '../tools/common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const convertBin = path.join(root, 'build/kiln-convert');
-const runBin = path.join(root, 'build/kiln-run');
+const convertBin = kilnBin('kiln-convert');
+const runBin = kilnBin('kiln-run');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-cli-'));
 
 function sh(bin, args) {

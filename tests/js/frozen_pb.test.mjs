@@ -13,12 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { compare, readNpy, unravel, writeNpy, seededData, loadGraphModel, tf } from '../tools/common.mjs';
+import { compare, readNpy, unravel, writeNpy, seededData, loadGraphModel, tf, kilnBin } from '../tools/common.mjs';
 import { load } from '../../js/kiln.js';
 import protobuf from 'protobufjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = (name) => path.join(root, 'build', name);
+const bin = kilnBin;
 const tool = (name) => path.join(root, 'tests/tools', name);
 const PB = path.join(root, 'tests/data/mobilenet_v1_0.25_128_frozen.pb');
 const LABELS = path.join(root, 'tests/data/mobilenet_v1_0.25_128_labels.txt');

@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compare, readNpy, unravel } from '../tools/common.mjs';
+import { compare, readNpy, unravel, kilnBin } from '../tools/common.mjs';
 import { load } from '../../js/kiln.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = (name) => path.join(root, 'build', name);
+const bin = kilnBin;
 const fixtures = path.join(root, 'tests/fixtures/models');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-parity-'));
 

@@ -248,3 +248,10 @@ export function unravel(index, shape) {
   for (let k = shape.length - 1; k >= 0; k--) { c[k] = index % shape[k]; index = Math.floor(index / shape[k]); }
   return c;
 }
+
+// ---- Kiln's native tools ----------------------------------------------------------------------
+// build/<name>, or <KILN_BUILD_DIR>/<name> (tests/run.sh runs some tests again on build-asan/).
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export function kilnBin(name) {
+  return path.resolve(repoRoot, process.env.KILN_BUILD_DIR || 'build', name);
+}
