@@ -306,7 +306,7 @@ static bool bind_outputs(kc_program *p, const endpoints *out, int **node_out, co
             kn_reshape_params prm = {.rank = t.rank};
             memcpy(prm.dims, t.dims, sizeof prm.dims);
             if (kc_is_const(p, id)) id = kc_add_const(p, t.dtype, t.rank, t.dims, t.data);
-            else if (!kc_emit(p, out->names[o], KN_OP_RESHAPE, &id, 1, &prm, sizeof prm, 1, &id)) return false;
+            else if (!kc_emit(p, out->names[o], KN_OP_RESHAPE, (int[]){id}, 1, &prm, sizeof prm, 1, &id)) return false;
             if (id < 0) return false;
         }
         if (!kc_set_name(p, id, out->names[o])) return false;

@@ -109,7 +109,7 @@ static bool emit_transpose(kc_lower *L, int x, const int32_t *perm, int *out) {
 static bool emit_broadcast(kc_lower *L, int x, int rank, const int32_t *dims, int *out) {
     const kn_tensor *t = lower_tensor(L, x);
     if (t->rank > rank) return lower_fail(L, "cannot broadcast %s to %s", kc_shape(t), dims_str(rank, dims));
-    int32_t shape[KILN_MAX_RANK];
+    int32_t shape[KILN_MAX_RANK] = {0};
     kn_tile_params tile = {.multiples = {0}};
     bool grows = false;
     for (int d = 0; d < rank; d++) {
@@ -146,7 +146,7 @@ static float round_to_half(float v) {
 
 static bool lower_cast(kc_lower *L) {
     if (!lower_inputs(L, 1, 1)) return false;
-    int dst;
+    int dst = 0;
     if (!attr_type(L, "DstT", -1, &dst)) return false;
     const tf_attr *truncate = tf_node_attr(L->node, "Truncate");
     int x = L->in[0], dtype;
@@ -160,7 +160,8 @@ static bool lower_cast(kc_lower *L) {
          * float32 (the way the readers keep float16 weights). */
         if (!kc_is_const(L->p, x))
             return lower_fail(L, "casting to %s is supported only for constants", tf_dtype_name(dst));
-        if (dst == TF_DT_HALF && truncate && truncate->kind == TF_ATTR_B && truncate->b) return lower_fail(L, "Truncate casts to DT_HALF are not supported");
+        if (dst == TF_DT_HALF && truncate && truncate->kind == TF_ATTR_B && truncate->b)
+            return lower_fail(L, "Truncate casts to DT_HALF are not supported");
         dtype = KILN_FLOAT32;
         break;
     default:
@@ -222,7 +223,7 @@ static bool lower_strided_slice(kc_lower *L) {
         if (ellipsis >> i & 1) seen = true;
     }
     if (!seen) ellipsis |= 1u << sparse++;
-    int64_t db[KILN_MAX_RANK] = {0}, de[KILN_MAX_RANK] = {0}, ds[KILN_MAX_RANK];
+    int64_t db[KILN_MAX_RANK] = {0}, de[KILN_MAX_RANK] = {0}, ds[KILN_MAX_RANK] = {0};
     uint32_t dbm = 0, dem = 0, dshrink = 0;
     int gather[SS_MAX + KILN_MAX_RANK], n_gather = 0, full = 0;
     for (int i = 0; i < sparse; i++) {
@@ -256,7 +257,9 @@ static bool lower_strided_slice(kc_lower *L) {
         int64_t dim = t->dims[d], stride = ds[d], b, e;
         if (stride == 0) return lower_fail(L, "stride of dim %d is 0", d);
         if (dshrink >> d & 1) {
-            if (stride < 0) return lower_fail(L, "dim %d is shrunk with stride %lld; TF allows only positive strides there", d, (long long)stride);
+            if (stride < 0)
+                return lower_fail(L, "dim %d is shrunk with stride %lld; TF allows only positive strides there", d,
+                                  (long long)stride);
             b = db[d] < 0 ? dim + db[d] : db[d];
             if (b < 0 || b >= dim)
                 return lower_fail(L, "index %lld of dim %d is out of bounds for %s", (long long)db[d], d, kc_shape(t));
@@ -342,7 +345,7 @@ static bool num_outputs(kc_lower *L, const char *attr, int64_t *n) {
 /* Split(axis, value): num_split equal pieces. */
 static bool lower_split(kc_lower *L) {
     if (!lower_inputs(L, 2, 2)) return false;
-    int x = L->in[1], axis;
+    int x = L->in[1], axis = 0;
     const kn_tensor *t = lower_tensor(L, x);
     int64_t n;
     if (!num_outputs(L, "num_split", &n) || !const_axis(L, 0, t->rank, &axis)) return false;
@@ -356,7 +359,7 @@ static bool lower_split(kc_lower *L) {
 /* SplitV(value, size_splits, axis): one size may be -1, the rest of the dim. */
 static bool lower_split_v(kc_lower *L) {
     if (!lower_inputs(L, 3, 3)) return false;
-    int x = L->in[0], axis, n;
+    int x = L->in[0], axis = 0, n = 0;
     const kn_tensor *t = lower_tensor(L, x);
     int32_t sizes[KC_MAX_NODE_OUTPUTS];
     int64_t num;
@@ -381,7 +384,7 @@ static bool lower_split_v(kc_lower *L) {
 /* Unpack: one output per index along `axis`, without that axis. */
 static bool lower_unpack(kc_lower *L) {
     if (!lower_inputs(L, 1, 1)) return false;
-    int x = L->in[0], axis;
+    int x = L->in[0], axis = 0;
     const kn_tensor t = *lower_tensor(L, x); /* a copy: emitting steps moves the tensor array */
     int64_t num, a;
     if (!lower_attr_int(L, "num", &num) || !attr_int_or(L, "axis", 0, &a) || !normalize_axis(L, a, t.rank, &axis))
@@ -404,7 +407,7 @@ static bool lower_pack(kc_lower *L) {
     if (!lower_inputs(L, 1, 255)) return false;
     const kn_tensor t0 = *lower_tensor(L, L->in[0]); /* a copy: emitting steps moves the tensor array */
     int64_t a;
-    int axis;
+    int axis = 0;
     if (!attr_int_or(L, "axis", 0, &a) || !normalize_axis(L, a, t0.rank + 1, &axis)) return false;
     if (t0.rank == KILN_MAX_RANK) return lower_fail(L, "cannot stack %s: rank above %d", kc_shape(&t0), KILN_MAX_RANK);
     int32_t dims[KILN_MAX_RANK];
@@ -480,7 +483,8 @@ static bool lower_depth_to_space(kc_lower *L) {
     const kn_tensor *t = lower_tensor(L, x);
     int64_t b;
     if (!block_size(L, t, &b)) return false;
-    if (t->dims[3] % (b * b)) return lower_fail(L, "depth of %s is not a multiple of %lld", kc_shape(t), (long long)(b * b));
+    if (t->dims[3] % (b * b))
+        return lower_fail(L, "depth of %s is not a multiple of %lld", kc_shape(t), (long long)(b * b));
     int32_t n = t->dims[0], h = t->dims[1], w = t->dims[2], c = t->dims[3] / (int32_t)(b * b), bs = (int32_t)b;
     return lower_reshape(L, x, 6, (int32_t[]){n, h, w, bs, bs, c}, &id) &&
            emit_transpose(L, id, (int32_t[]){0, 1, 3, 2, 4, 5}, &id) &&
@@ -663,10 +667,11 @@ static bool lower_size_rank(kc_lower *L) {
     if (!lower_inputs(L, 1, 1)) return false;
     const kn_tensor *t = lower_tensor(L, L->in[0]);
     bool size = strcmp(L->node->op, "Size") == 0;
-    int out_type;
+    int out_type = TF_DT_INT32;
     if (size && !attr_type(L, "out_type", TF_DT_INT32, &out_type)) return false;
     if (size && out_type != TF_DT_INT32 && out_type != TF_DT_INT64)
-        return lower_fail(L, "out_type %s is not int32 or int64", tf_dtype_name(out_type) ? tf_dtype_name(out_type) : "unknown");
+        return lower_fail(L, "out_type %s is not int32 or int64",
+                          tf_dtype_name(out_type) ? tf_dtype_name(out_type) : "unknown");
     size_t count = kn_tensor_count(t);
     if (count > INT32_MAX) return lower_fail(L, "%s has more elements than int32 holds", kc_shape(t));
     int32_t v = size ? (int32_t)count : t->rank;
@@ -701,8 +706,9 @@ static bool lower_range(kc_lower *L) {
         return lower_fail(L, "cannot range from %g to %g by %g", start, limit, delta);
     if (!(count <= INT32_MAX)) return lower_fail(L, "range from %g to %g by %g is too long", start, limit, delta);
     int32_t n = (int32_t)count;
-    void *data = malloc(n ? (size_t)n * 4 : 4);
-    if (!data) return lower_fail(L, "out of memory");
+    int id = kc_add_const(L->p, dtype, 1, &n, NULL);
+    if (id < 0) return false;
+    void *data = L->p->tensors[id].t.data;
     if (dtype == KILN_FLOAT32) {
         float *v = data, val = (float)start;
         for (int32_t i = 0; i < n; i++, val += (float)delta) v[i] = val;
@@ -710,9 +716,7 @@ static bool lower_range(kc_lower *L) {
         int32_t *v = data;
         for (int32_t i = 0; i < n; i++) v[i] = (int32_t)((int64_t)start + (int64_t)i * (int64_t)delta);
     }
-    int id = kc_add_const(L->p, dtype, 1, &n, data);
-    free(data);
-    return id >= 0 && set_output(L, id);
+    return set_output(L, id);
 }
 
 const struct kc_lowering kc_lowerings_layout[] = {

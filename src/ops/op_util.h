@@ -45,6 +45,7 @@ static inline int32_t kn_aligned_dim(const kn_tensor *t, int rank, int d) {
 static inline kiln_status kn_broadcast_shape(const kn_tensor *const *x, int n, int *rank, int32_t *dims) {
     int r = 0;
     for (int i = 0; i < n; i++) r = x[i]->rank > r ? x[i]->rank : r;
+    *rank = r;
     for (int d = 0; d < r; d++) {
         int from = 0; /* the operand that set dims[d] */
         dims[d] = 1;
@@ -59,7 +60,6 @@ static inline kiln_status kn_broadcast_shape(const kn_tensor *const *x, int n, i
             from = i;
         }
     }
-    *rank = r;
     return KILN_OK;
 }
 

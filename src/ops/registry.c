@@ -22,6 +22,14 @@ static const kn_op_def *const table[KN_OP_COUNT] = {
     [KN_OP_SET_ROWS] = &kn_op_set_rows,
     [KN_OP_LOOP_TEST] = &kn_op_loop_test,
     [KN_OP_LOOP_NEXT] = &kn_op_loop_next,
+    [KN_OP_GATHER] = &kn_op_gather,
+    [KN_OP_GATHER_ND] = &kn_op_gather_nd,
+    [KN_OP_SELECT] = &kn_op_select,
+    [KN_OP_ARG] = &kn_op_arg,
+    [KN_OP_TOPK] = &kn_op_topk,
+    [KN_OP_SCATTER_ND] = &kn_op_scatter_nd,
+    [KN_OP_RESIZE] = &kn_op_resize,
+    [KN_OP_CONV2D_TRANSPOSE] = &kn_op_conv2d_transpose,
 };
 
 const kn_op_def *kn_op_lookup(uint32_t op) { return op < KN_OP_COUNT ? table[op] : NULL; }

@@ -16,7 +16,8 @@ static kiln_status tile_infer(const kn_step *s, kn_tensor *out) {
     for (int d = 0; d < KILN_MAX_RANK; d++) {
         int32_t m = p->multiples[d];
         if (d >= x->rank) {
-            if (m) return kn_fail(KILN_ERR_BAD_BUNDLE, "dim %d has multiple %d, expected 0 past the rank of %S", d, m, x);
+            if (m)
+                return kn_fail(KILN_ERR_BAD_BUNDLE, "dim %d has multiple %d, expected 0 past the rank of %S", d, m, x);
             continue;
         }
         if (m < 0) return kn_fail(KILN_ERR_BAD_BUNDLE, "dim %d has multiple %d, expected >= 0", d, m);

@@ -30,19 +30,34 @@ static kiln_status transpose_infer(const kn_step *s, kn_tensor *out) {
     return kn_set_checked_shape(out, x->dtype, x->rank, dims);
 }
 
-/* Copies n elements of `es` bytes, read `step` elements apart. */
-static void gather_elements(char *dst, const char *src, size_t n, size_t step, size_t es) {
-    if (es == 4) {
-        for (size_t i = 0; i < n; i++) memcpy(dst + i * 4, src + i * step * 4, 4);
-    } else {
-        for (size_t i = 0; i < n; i++) dst[i] = src[i * step];
+/* y[r * y_row + c] = x[r + c * x_col] for r < rows, c < cols (in elements
+ * of `es` bytes), in square tiles so that reads and writes both stay within
+ * a few cache lines. */
+static void transpose_2d(char *y, const char *x, size_t rows, size_t cols, size_t y_row, size_t x_col, size_t es) {
+    enum { TILE = 16 };
+    for (size_t r0 = 0; r0 < rows; r0 += TILE) {
+        size_t r1 = r0 + TILE < rows ? r0 + TILE : rows;
+        for (size_t c0 = 0; c0 < cols; c0 += TILE) {
+            size_t c1 = c0 + TILE < cols ? c0 + TILE : cols;
+            if (es == 4) {
+                for (size_t r = r0; r < r1; r++)
+                    for (size_t c = c0; c < c1; c++) memcpy(y + (r * y_row + c) * 4, x + (r + c * x_col) * 4, 4);
+            } else {
+                for (size_t r = r0; r < r1; r++)
+                    for (size_t c = c0; c < c1; c++) y[r * y_row + c] = x[r + c * x_col];
+            }
+        }
     }
 }
 
-/* A loop nest over y in order (operand 0) and x through the permuted strides
- * (operand 1), simplified so dims contiguous in both merge. When the
- * permutation keeps the innermost dim, x's innermost stride is 1 and each
- * row is one memcpy. */
+/*
+ * A loop nest over y in order (operand 0) and x through the permuted strides
+ * (operand 1), simplified so dims contiguous in both merge. If x's
+ * innermost stride is 1 (the permutation keeps the innermost dim), each row
+ * is one memcpy. Otherwise some other dim j walks x contiguously (x's own
+ * innermost dim, which merging keeps at stride 1), and every position of
+ * the remaining dims is a 2-D transpose between dim j and the innermost.
+ */
 static kiln_status transpose_eval(const kn_step *s, void *scratch) {
     KN_UNUSED(scratch);
     const kn_transpose_params *p = s->params;
@@ -59,14 +74,25 @@ static kiln_status transpose_eval(const kn_step *s, void *scratch) {
         n.stride[1][d] = x_stride[p->perm[d]];
     }
     kn_nest_simplify(&n);
-    const size_t rows = kn_nest_rows(&n), len = n.dims[n.rank - 1], step = n.stride[1][n.rank - 1];
+    const int last = n.rank - 1;
+    int j = last;
+    while (n.stride[1][j] != 1) j--;
+    kn_nest outer = {.rank = 0}; /* the dims but j and the innermost, then a unit innermost dim */
+    for (int d = 0; d < last; d++) {
+        if (d == j) continue;
+        outer.dims[outer.rank] = n.dims[d];
+        outer.stride[0][outer.rank] = n.stride[0][d];
+        outer.stride[1][outer.rank] = n.stride[1][d];
+        outer.rank++;
+    }
+    outer.dims[outer.rank++] = 1;
+    const size_t rows = kn_nest_rows(&outer), len = n.dims[last];
     kn_cursor c = {0};
-    for (size_t r = 0; r < rows; r++) {
+    for (size_t r = 0; r < rows; r++, kn_nest_next(&outer, &c)) {
         char *dst = (char *)y->data + c.off[0] * es;
         const char *src = (const char *)x->data + c.off[1] * es;
-        if (step == 1) memcpy(dst, src, len * es);
-        else gather_elements(dst, src, len, step, es);
-        kn_nest_next(&n, &c);
+        if (j == last) memcpy(dst, src, len * es);
+        else transpose_2d(dst, src, n.dims[j], len, n.stride[0][j], n.stride[1][last], es);
     }
     return KILN_OK;
 }
