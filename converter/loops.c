@@ -110,9 +110,9 @@ bool kc_lower_frame(kc_graph_lowering *ls, const kc_frame *f) {
     for (int i = 0; ok && i < f->n_nodes; i++) {
         int k = f->nodes[i];
         if (!is_op(ls, k, "Enter")) continue;
-        int v = value_of(ls, ix->inputs[k][0]);
+        int v = ix->n_inputs[k] == 1 ? value_of(ls, ix->inputs[k][0]) : -1;
         ok = v >= 0 && kc_set_outputs(ls, k, &v, 1);
-        if (v < 0) kc_error("loop '%s': Enter '%s' reads a value Kiln does not produce", f->name, ls->g->nodes[k].name);
+        if (v < 0) kc_error("loop '%s': Enter '%s' needs one data input that Kiln produces", f->name, ls->g->nodes[k].name);
     }
     /* Merge: a loop variable, in its own tensor, written by a copy of its start value. */
     for (int i = 0; ok && i < f->n_nodes; i++) {
@@ -134,6 +134,10 @@ bool kc_lower_frame(kc_graph_lowering *ls, const kc_frame *f) {
     int first_step = p->n_steps, test_step = -1;
     /* TF loops have no iteration limit; this one keeps a bad graph from running forever. */
     kn_loop_test_params test = {.exit_step = 0, .max_iterations = 1 << 20};
+    if (ok && ix->n_inputs[cond_node] != 1) {
+        kc_error("loop '%s': LoopCond '%s' needs one input", f->name, ls->g->nodes[cond_node].name);
+        ok = false;
+    }
     if (ok) ok = lower_needed(ls, f, ix->inputs[cond_node][0].node, stack, next_input, state);
     int cond = ok ? value_of(ls, ix->inputs[cond_node][0]) : -1;
     if (ok) {
@@ -145,7 +149,7 @@ bool kc_lower_frame(kc_graph_lowering *ls, const kc_frame *f) {
     for (int i = 0; ok && i < f->n_nodes; i++) {
         int k = f->nodes[i];
         if (!is_op(ls, k, "Switch")) continue;
-        int v = value_of(ls, ix->inputs[k][0]);
+        int v = ix->n_inputs[k] == 2 ? value_of(ls, ix->inputs[k][0]) : -1;
         int both[2] = {v, v};
         ok = v >= 0 && kc_set_outputs(ls, k, both, 2);
         if (v < 0) kc_error("loop '%s': Switch '%s' does not switch a loop variable", f->name, ls->g->nodes[k].name);
@@ -157,6 +161,11 @@ bool kc_lower_frame(kc_graph_lowering *ls, const kc_frame *f) {
             if (is_op(ls, ix->inputs[merge][j].node, "NextIteration")) next_node = ix->inputs[merge][j].node;
         if (next_node < 0) {
             kc_error("loop '%s': Merge '%s' has no NextIteration", f->name, ls->g->nodes[merge].name);
+            ok = false;
+            break;
+        }
+        if (ix->n_inputs[next_node] != 1) {
+            kc_error("loop '%s': NextIteration '%s' needs one input", f->name, ls->g->nodes[next_node].name);
             ok = false;
             break;
         }
@@ -187,7 +196,8 @@ bool kc_lower_frame(kc_graph_lowering *ls, const kc_frame *f) {
     for (int i = 0; ok && i < f->n_nodes; i++) {
         int k = f->nodes[i];
         if (!is_op(ls, k, "Exit")) continue;
-        int v = value_of(ls, ix->inputs[k][0]);
+        int v = ix->n_inputs[k] == 1 ? value_of(ls, ix->inputs[k][0]) : -1;
+        if (v < 0) kc_error("loop '%s': Exit '%s' does not read a loop variable", f->name, ls->g->nodes[k].name);
         ok = v >= 0 && kc_set_outputs(ls, k, &v, 1);
     }
     free(var_ids);

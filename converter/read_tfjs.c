@@ -15,13 +15,24 @@
 #include "base64.h"
 #include "diag.h"
 #include "json.h"
+#include "keras.h"
+
+/* A decoded weight of a layers model, by its manifest name. */
+typedef struct named_weight {
+    const char *name;
+    tf_tensor *t;
+} named_weight;
 
 typedef struct reader {
     const char *path; /* model.json, for messages */
     size_t dir_len;   /* length of its directory prefix, with the '/' */
     tf_graph *g;
-    tf_node **by_name;    /* nodes sorted by name, to attach weights */
+    tf_node **by_name;    /* graph models: nodes sorted by name, to attach weights */
     uint64_t shard_bytes; /* read so far, against TFJS_SHARDS_MAX */
+    bool layers;          /* a Keras layers model: weights go to `weights` */
+    bool layers_numbered; /* its weights are named "<layer>/<index>" */
+    named_weight *weights;
+    size_t n_weights, weights_cap;
 } reader;
 
 /* "<model.json>: byte <offset>: <message>", without the offset if at is NULL. */
@@ -556,9 +567,24 @@ static bool set_value_attr(const reader *r, tf_node *n, tf_tensor *t) {
     return true;
 }
 
+/* Keeps a layers model's weight for the Keras builder's lookups. */
+static bool keep_weight(reader *r, const char *name, tf_tensor *t) {
+    if (r->n_weights == r->weights_cap) {
+        size_t cap = r->weights_cap ? r->weights_cap * 2 : 256;
+        named_weight *grown = realloc(r->weights, sizeof *grown * cap);
+        if (!grown) return fail(r, NULL, "out of memory");
+        r->weights = grown;
+        r->weights_cap = cap;
+    }
+    r->weights[r->n_weights].name = keep(r, name);
+    r->weights[r->n_weights].t = t;
+    return r->weights[r->n_weights++].name != NULL;
+}
+
 /* One manifest entry: its bytes start at group[*off]. Decodes it like tfjs's
- * io_utils decodeWeight and attaches it to the node of the same name. */
-static bool read_weight(const reader *r, const json_value *w, size_t group, const unsigned char *buf, uint64_t total,
+ * io_utils decodeWeight and attaches it to the node of the same name (graph
+ * models) or keeps it by name (layers models). */
+static bool read_weight(reader *r, const json_value *w, size_t group, const unsigned char *buf, uint64_t total,
                         uint64_t *off) {
     char ctx[256];
     snprintf(ctx, sizeof ctx, "weightsManifest[%zu].weights", group);
@@ -632,8 +658,8 @@ static bool read_weight(const reader *r, const json_value *w, size_t group, cons
     const unsigned char *src = buf + *off;
     *off += (uint64_t)count * wire_size;
 
-    tf_node *node = find_node(r, name);
-    if (!node) return true;   /* tfjs ignores weights that no node uses */
+    tf_node *node = r->layers ? NULL : find_node(r, name);
+    if (!node && !r->layers) return true; /* tfjs ignores weights that no node uses */
     size_t n = (size_t)count; /* fits: count * wire_size <= total */
     tf_tensor *t = alloc(r, 1, sizeof *t);
     if (!t || !(t->data = alloc(r, n, out_size))) return false;
@@ -655,7 +681,7 @@ static bool read_weight(const reader *r, const json_value *w, size_t group, cons
         else
             ((int32_t *)t->data)[i] = js_round_int32(x);
     }
-    return set_value_attr(r, node, t);
+    return r->layers ? keep_weight(r, name, t) : set_value_attr(r, node, t);
 }
 
 /* A manifest group: its shards concatenated in order hold its weights in order. */
@@ -723,37 +749,80 @@ static bool read_endpoints(const reader *r, const json_value *map, const char *c
     return true;
 }
 
-static bool read_model(reader *r, const json_value *root) {
-    const char *layers = "Keras layers models are not supported yet; convert it with tensorflowjs_converter "
-                         "--input_format=tfjs_layers_model --output_format=tfjs_graph_model";
-    if (!expect(r, root, JSON_OBJECT, "the top level")) return false;
-    const json_value *format = json_get(root, "format");
-    if (format) {
-        const char *f = cstr(r, format, "format");
-        if (!f) return false;
-        if (strcmp(f, "layers-model") == 0) return fail(r, format, "%s", layers);
-        if (strcmp(f, "graph-model") != 0)
-            return fail(r, format, "unknown format \"%.40s\" (expected \"graph-model\")", f);
-    }
-    const json_value *topology = need(r, root, "modelTopology", "the top level");
-    if (!topology || !expect(r, topology, JSON_OBJECT, "modelTopology")) return false;
-    const json_value *nodes = json_get(topology, "node");
-    if (!nodes) {
-        /* Layers models written before "format" existed. */
-        if (json_get(topology, "class_name") || json_get(topology, "model_config"))
-            return fail(r, topology, "%s", layers);
-        return fail(r, topology, "modelTopology: missing \"node\"");
-    }
-    if (!expect(r, nodes, JSON_ARRAY, "modelTopology.node")) return false;
-    if (nodes->len > INT_MAX / 2) return fail(r, nodes, "too many nodes");
-    for (size_t i = 0; i < nodes->len; i++)
-        if (!read_node(r, &nodes->items[i], i)) return false;
-    if (!index_nodes(r)) return false;
-
+static bool read_manifest(reader *r, const json_value *root) {
     const json_value *manifest = json_get(root, "weightsManifest");
     if (manifest && !expect(r, manifest, JSON_ARRAY, "weightsManifest")) return false;
     for (size_t i = 0; i < json_array_len(manifest); i++)
         if (!read_group(r, &manifest->items[i], i)) return false;
+    return true;
+}
+
+static int cmp_weight(const void *a, const void *b) {
+    return strcmp(((const named_weight *)a)->name, ((const named_weight *)b)->name);
+}
+
+/* The Keras builder's weight lookup. tfjs matches a layer's weights by
+ * "<layer>/<weight>" (their originalName, which leaves out the models that
+ * enclose the layer), or by "<layer>/<index>" when the manifest numbers
+ * them (models from Keras 3: tfjs' isKerasSavedModelFormat). */
+static bool tfjs_weight(void *ctx, const keras_weight_ref *ref, tf_tensor **out) {
+    const reader *r = ctx;
+    char index[16];
+    snprintf(index, sizeof index, "%d", ref->index);
+    const char *last = r->layers_numbered ? index : ref->name;
+    size_t n = strlen(ref->layer) + strlen(last) + 2;
+    char *key = malloc(n);
+    if (!key) return fail(r, NULL, "out of memory");
+    snprintf(key, n, "%s/%s", ref->layer, last);
+    named_weight probe = {.name = key};
+    const named_weight *hit = r->n_weights ? bsearch(&probe, r->weights, r->n_weights, sizeof *r->weights, cmp_weight) : NULL;
+    free(key);
+    *out = hit ? hit->t : NULL;
+    return true;
+}
+
+/* A Keras layers model: modelTopology is the Keras model config, or holds
+ * it as model_config (tensorflowjs_converter's output). */
+static bool read_layers_model(reader *r, const json_value *root, const json_value *topology) {
+    const json_value *config = json_get(topology, "model_config");
+    r->layers = true;
+    if (!read_manifest(r, root)) return false;
+    if (r->n_weights) {
+        const char *first = strrchr(r->weights[0].name, '/');
+        r->layers_numbered = first && first[1] >= '0' && first[1] <= '9';
+        qsort(r->weights, r->n_weights, sizeof *r->weights, cmp_weight);
+    }
+    for (size_t i = 1; i < r->n_weights; i++)
+        if (strcmp(r->weights[i - 1].name, r->weights[i].name) == 0)
+            return fail(r, NULL, "two weights are named \"%.150s\"", r->weights[i].name);
+    keras_source src = {.flavor = KERAS_TFJS, .weight = tfjs_weight, .ctx = r};
+    if (!keras_build(r->g, config ? config : topology, &src)) {
+        kc_error_prefix("%s", r->path);
+        return false;
+    }
+    return true;
+}
+
+static bool read_model(reader *r, const json_value *root) {
+    if (!expect(r, root, JSON_OBJECT, "the top level")) return false;
+    const json_value *format = json_get(root, "format");
+    const char *f = NULL;
+    if (format && !(f = cstr(r, format, "format"))) return false;
+    if (f && strcmp(f, "layers-model") != 0 && strcmp(f, "graph-model") != 0)
+        return fail(r, format, "unknown format \"%.40s\" (expected \"graph-model\" or \"layers-model\")", f);
+    const json_value *topology = need(r, root, "modelTopology", "the top level");
+    if (!topology || !expect(r, topology, JSON_OBJECT, "modelTopology")) return false;
+    const json_value *nodes = json_get(topology, "node");
+    /* Layers models written before "format" existed have no "node". */
+    if ((f && strcmp(f, "layers-model") == 0) ||
+        (!f && !nodes && (json_get(topology, "class_name") || json_get(topology, "model_config"))))
+        return read_layers_model(r, root, topology);
+    if (!nodes) return fail(r, topology, "modelTopology: missing \"node\"");
+    if (!expect(r, nodes, JSON_ARRAY, "modelTopology.node")) return false;
+    if (nodes->len > INT_MAX / 2) return fail(r, nodes, "too many nodes");
+    for (size_t i = 0; i < nodes->len; i++)
+        if (!read_node(r, &nodes->items[i], i)) return false;
+    if (!index_nodes(r) || !read_manifest(r, root)) return false;
 
     /* Converters put the signature at the top level or in userDefinedMetadata. */
     const json_value *sig = json_get(root, "signature");
@@ -788,6 +857,7 @@ tf_graph *read_tfjs(const char *model_json_path) {
     r.g = tf_graph_new();
     bool ok = r.g ? read_model(&r, json_root(doc)) : fail(&r, NULL, "out of memory");
     free(r.by_name);
+    free(r.weights);
     json_free(doc);
     if (!ok) {
         tf_graph_free(r.g);

@@ -1,12 +1,15 @@
 /*
- * read_tfjs.h — reads a TensorFlow.js graph model: model.json (the GraphDef
- * in protobuf's JSON form plus a weights manifest) and its weight shards.
+ * read_tfjs.h — reads a TensorFlow.js model: model.json (a graph model's
+ * GraphDef in protobuf's JSON form, or a layers model's Keras config, plus a
+ * weights manifest) and its weight shards.
  *
- * Weights become the "value" attr (TF_ATTR_TENSOR) of the Const node with
- * the manifest entry's name, decoded as tfjs does: float16 widened to
- * float32, uint8/uint16 affine-quantized weights dequantized to float32
- * (or int32, rounded like Math.round), all in host byte order. Tensor attrs
- * without content (tfjs keeps Const values in the manifest) have data NULL.
+ * Weights are decoded as tfjs does: float16 widened to float32, uint8/uint16
+ * affine-quantized weights dequantized to float32 (or int32, rounded like
+ * Math.round), all in host byte order. In a graph model each becomes the
+ * "value" attr (TF_ATTR_TENSOR) of the Const node with the manifest entry's
+ * name; tensor attrs without content (tfjs keeps Const values in the
+ * manifest) have data NULL. A layers model is built into TF nodes by
+ * keras.c, which looks its weights up by name ("<layer>/<weight>").
  */
 #ifndef KILN_READ_TFJS_H
 #define KILN_READ_TFJS_H

@@ -62,8 +62,13 @@ export interface Tensor {
   dtype: DType;
 }
 
+/** Which kiln.wasm build runs a model: `kiln.wasm` (SIMD128) or `kiln-scalar.wasm` (no SIMD). */
+export type WasmBuild = 'simd128' | 'scalar';
+
 /** A loaded model with its own WebAssembly instance and activation memory. */
 export interface Model {
+  /** The wasm build this model runs on (read from the module itself, also when given in {@link LoadOptions.wasm}). */
+  readonly build: WasmBuild;
   /** The model's inputs, in order: every one must be fed to {@link Model.run}. */
   readonly inputs: readonly TensorInfo[];
   /** The model's outputs, in order: {@link Model.run} returns each by name. */
@@ -81,7 +86,8 @@ export interface Model {
   run(feeds: Record<string, Feed>): Promise<Record<string, Tensor>>;
   /**
    * Frees the model's memory (its context, tables and the copy of the bundle). The model
-   * cannot be run afterwards; calling `dispose` again does nothing.
+   * cannot be run afterwards (runs throw a {@link KilnError}); calling `dispose` again does
+   * nothing.
    */
   dispose(): void;
 }
@@ -92,20 +98,32 @@ export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | WebAssem
 /** Options of {@link load}. */
 export interface LoadOptions {
   /**
-   * kiln.wasm: a URL (string or URL object; in Node also a file path), its bytes, or an
-   * already compiled `WebAssembly.Module`. Default: `kiln.wasm` next to `kiln.js`
-   * (`new URL('./kiln.wasm', import.meta.url)`), read with fs in Node and fetched in browsers,
-   * compiled while downloading when the server sends `Content-Type: application/wasm`.
+   * The runtime: a URL (string or URL object; in Node also a file path), its bytes, or an
+   * already compiled `WebAssembly.Module`. Default: the best build this engine runs, next to
+   * `kiln.js`: `kiln.wasm` (SIMD128) where {@link wasmFeatures} says `simd`, else
+   * `kiln-scalar.wasm` (found with `new URL('./kiln.wasm', import.meta.url)`, which bundlers
+   * understand). It is read with fs in Node and fetched in browsers, and compiled while it
+   * downloads (`WebAssembly.compileStreaming`) when the server sends
+   * `Content-Type: application/wasm`, else downloaded, then compiled.
    * A module given by location is compiled once per location and shared by later loads; each
    * model still gets its own instance.
    */
   wasm?: WasmSource;
+  /**
+   * Called as the bundle's bytes arrive: `loaded` bytes so far of `total` (the file's size or
+   * the HTTP Content-Length; `undefined` when the server does not say, e.g. for a compressed
+   * response). Called at least once, last with all the bytes; for a bundle given as bytes,
+   * once.
+   */
+  onProgress?: (loaded: number, total: number | undefined) => void;
 }
 
 /**
  * Loads a `.kiln` bundle. Its bytes are copied once into the model's WebAssembly memory,
  * fully validated (header, checksum, every table and step) and kept until
- * {@link Model.dispose}.
+ * {@link Model.dispose}. A bundle fetched or read from a file goes straight into that memory
+ * as it arrives (when its size is known beforehand), so it is never held twice; the download
+ * starts while the runtime compiles.
  *
  * @param model - the bundle: a URL (string or URL object: http(s), relative to the page in a
  *   browser, `file:` or a plain file path in Node), its bytes (ArrayBuffer or Uint8Array / any
@@ -139,7 +157,8 @@ export class KilnError extends Error {
 }
 
 /**
- * For diagnostics: whether this engine has the WebAssembly features kiln.wasm needs.
- * kiln.wasm uses SIMD128 (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+).
+ * The WebAssembly features of this engine that Kiln's builds use: SIMD128 (Chrome 91+,
+ * Firefox 89+, Safari 16.4+, Node 16.4+) picks `kiln.wasm`; without it `kiln-scalar.wasm`
+ * runs (about 5× slower). {@link Model.build} says which one a model runs on.
  */
 export function wasmFeatures(): { simd: boolean };

@@ -1,6 +1,7 @@
 // Kiln for JavaScript: loads kiln.wasm and runs .kiln bundles in Node (>= 18) and browsers.
 // One ES module, no dependencies. The wasm module exports the flat C API of include/kiln.h
-// plus kiln_alloc/kiln_free (wasm/exports.c); this file is the only glue. See kiln.d.ts.
+// plus kiln_alloc/kiln_free/kiln_wasm_features (wasm/exports.c); this file is the only glue.
+// See kiln.d.ts. For a model off the main thread, see worker.js (same API).
 
 export const version = '0.1.0';
 
@@ -29,26 +30,33 @@ const fmt = (shape) => `[${shape.join(',')}]`;
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
   10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
-/** Which WebAssembly features kiln.wasm needs does this engine have (for diagnostics). */
+/** Which WebAssembly features this engine has that a kiln.wasm build can use. */
 export function wasmFeatures() {
   return { simd: WebAssembly.validate(SIMD_PROBE) };
 }
 
+// The best build this engine runs. Each URL is written out in full so that bundlers
+// (webpack 5, Vite, esbuild, Parcel) see `new URL('...', import.meta.url)` and ship the file.
+const defaultWasm = () => (wasmFeatures().simd ? new URL('./kiln.wasm', import.meta.url) : new URL('./kiln-scalar.wasm', import.meta.url));
+
 // ---- Getting bytes -------------------------------------------------------------------
 
-// A file path or file: URL is read with fs in Node; anything else is fetched. Returns the
-// bytes (Uint8Array) or a Response that is ok.
-async function open(src) {
+const isBytes = (x) => x instanceof ArrayBuffer || ArrayBuffer.isView(x);
+const isResponse = (x) => typeof Response === 'function' && x instanceof Response;
+const asU8 = (x) => (ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, x.byteLength) : new Uint8Array(x));
+
+// Where SRC is: a local file path (Node: a path or file: URL) or a URL to fetch.
+function locate(src) {
   if (isNode) {
     const url = src instanceof URL ? src : /^(https?|file|data|blob):/i.test(src) ? new URL(src) : null;
-    if (!url || url.protocol === 'file:') {
-      // Imported here, never at the top: the same file must load in browsers.
-      const [{ readFile }, { fileURLToPath }] = await Promise.all([import('node:fs/promises'), import('node:url')]);
-      return readFile(url ? fileURLToPath(url) : src);
-    }
-    src = url;
+    if (!url || url.protocol === 'file:') return { file: url || src };
+    return { url };
   }
-  return checkResponse(await fetch(src), src);
+  return { url: src };
+}
+
+async function get(url) {
+  return checkResponse(await fetch(url), url);
 }
 
 function checkResponse(res, src) {
@@ -56,34 +64,39 @@ function checkResponse(res, src) {
   return res;
 }
 
-const isBytes = (x) => x instanceof ArrayBuffer || ArrayBuffer.isView(x);
-const isResponse = (x) => typeof Response === 'function' && x instanceof Response;
-const asU8 = (x) => (ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, x.byteLength) : new Uint8Array(x));
+// Node's fs, imported only when needed: the same file must load in browsers.
+const nodeFs = () => Promise.all([import('node:fs/promises'), import('node:url')])
+  .then(([fs, url]) => ({ fs, path: (f) => (f instanceof URL ? url.fileURLToPath(f) : f) }));
 
-async function bundleBytes(model) {
-  if (isBytes(model)) return asU8(model);
-  if (typeof model === 'string' || model instanceof URL || isResponse(model)) {
-    const r = isResponse(model) ? checkResponse(model, model.url) : await open(model);
-    return isResponse(r) ? new Uint8Array(await r.arrayBuffer()) : r;
+// A bundle source, opened but not read: {bytes} or {file} (Node) or {response}.
+async function openBundle(model) {
+  if (isBytes(model)) return { bytes: asU8(model) };
+  if (isResponse(model)) return { response: checkResponse(model, model.url) };
+  if (typeof model === 'string' || model instanceof URL) {
+    const { file, url } = locate(model);
+    return file !== undefined ? { file } : { response: await get(url) };
   }
   throw new TypeError('kiln.load: model must be a URL, a file path, an ArrayBuffer, a Uint8Array or a Response');
 }
 
-// Compiled kiln.wasm per location (a Promise, so concurrent loads compile once).
+// Compiled wasm per location (a Promise, so concurrent loads compile once).
 const compiled = new Map();
 
-function wasmModule(src = new URL('./kiln.wasm', import.meta.url)) {
+function wasmModule(src = defaultWasm()) {
   if (src instanceof WebAssembly.Module) return src;
   if (isBytes(src)) return WebAssembly.compile(src);
   const key = String(src);
   if (!compiled.has(key)) {
-    const p = open(src).then((r) => {
-      if (!isResponse(r)) return WebAssembly.compile(r);
-      // Streaming compilation insists on the right MIME type; servers that lack it get the slow path.
-      if (WebAssembly.compileStreaming && /^application\/wasm\b/i.test(r.headers.get('content-type') || ''))
-        return WebAssembly.compileStreaming(r);
-      return r.arrayBuffer().then((b) => WebAssembly.compile(b));
-    });
+    const { file, url } = locate(src);
+    const p = file !== undefined
+      ? nodeFs().then(({ fs, path }) => fs.readFile(path(file))).then((b) => WebAssembly.compile(b))
+      : get(url).then((r) => {
+        // Streaming compilation (compiling while downloading) insists on the right MIME type;
+        // servers that lack it get the fallback: download, then compile.
+        if (WebAssembly.compileStreaming && /^application\/wasm\b/i.test(r.headers.get('content-type') || ''))
+          return WebAssembly.compileStreaming(r);
+        return r.arrayBuffer().then((b) => WebAssembly.compile(b));
+      });
     p.catch(() => compiled.delete(key)); // a failed fetch may succeed next time
     compiled.set(key, p);
   }
@@ -94,25 +107,45 @@ function wasmModule(src = new URL('./kiln.wasm', import.meta.url)) {
 
 /** Loads a .kiln bundle into its own instance of kiln.wasm. */
 export async function load(model, options = {}) {
-  const [bytes, module] = await Promise.all([bundleBytes(model), wasmModule(options.wasm)]);
+  // The bundle's download starts while the wasm compiles; its body is read afterwards,
+  // straight into the instance's memory.
+  const [source, module] = await Promise.all([openBundle(model), wasmModule(options.wasm)]);
   // One instance per model: models never share memory, and a trap poisons only one.
   const instance = await WebAssembly.instantiate(module, { env: { emscripten_notify_memory_growth() {} } });
-  return new Model(instance.exports, bytes);
+  return Model.create(instance.exports, source, options.onProgress);
 }
 
 class Model {
   #x; #scratch; #bundle; #model; #ctx; #in; #out;
   #dead = null; // why this model can no longer be used, once it cannot
 
-  constructor(exports, bytes) {
-    this.#x = exports;
-    if (exports._initialize) this.#call('_initialize'); // Emscripten's static constructors
-    // On any failure below the instance is simply dropped, so nothing needs freeing.
+  // Reads the bundle into wasm memory (one copy; the model points into it until dispose),
+  // then loads it. On any failure the instance is simply dropped, so nothing needs freeing.
+  static async create(exports, source, onProgress) {
+    const m = new Model();
+    m.#x = exports;
+    if (exports._initialize) m.#call('_initialize'); // Emscripten's static constructors
     // Scratch: 4 bytes for out-pointers (kiln_model **, kiln_context **), then the input dims.
-    this.#scratch = this.#alloc(4 + 4 * MAX_RANK);
-    this.#bundle = this.#alloc(bytes.byteLength || 1);
-    this.#u8().set(bytes, this.#bundle); // the one copy; the model points into it until dispose
-    this.#check(this.#call('kiln_model_load', this.#bundle, bytes.byteLength, this.#scratch));
+    m.#scratch = m.#alloc(4 + 4 * MAX_RANK);
+    m.build = m.#call('kiln_wasm_features') & 1 ? 'simd128' : 'scalar';
+    const progress = (loaded, total) => onProgress?.(loaded, total);
+    let size;
+    if (source.bytes) {
+      size = source.bytes.byteLength;
+      m.#bundle = m.#alloc(size);
+      m.#u8().set(source.bytes, m.#bundle);
+      progress(size, size);
+    } else if (source.file !== undefined) {
+      size = await m.#readFile(source.file, progress);
+    } else {
+      size = await m.#readResponse(source.response, progress);
+    }
+    m.#open(size);
+    return m;
+  }
+
+  #open(size) {
+    this.#check(this.#call('kiln_model_load', this.#bundle, size, this.#scratch));
     this.#model = this.#u32(this.#scratch);
     this.#check(this.#call('kiln_context_create', this.#model, this.#scratch));
     this.#ctx = this.#u32(this.#scratch);
@@ -121,6 +154,67 @@ class Model {
     const pub = ({ name, dtype, shape }) => Object.freeze({ name, dtype, shape: Object.freeze([...shape]) });
     this.inputs = Object.freeze(this.#in.map(pub));
     this.outputs = Object.freeze(this.#out.map(pub));
+  }
+
+  // Node: file -> wasm memory with fs reads straight into it. Returns the size read.
+  async #readFile(file, progress) {
+    const { fs, path } = await nodeFs();
+    const fh = await fs.open(path(file), 'r');
+    try {
+      const total = (await fh.stat()).size;
+      this.#bundle = this.#alloc(total);
+      // No wasm call happens until the reads end, so memory cannot grow under this view.
+      const dst = this.#u8().subarray(this.#bundle, this.#bundle + total);
+      let loaded = 0;
+      do {
+        const { bytesRead } = await fh.read(dst, loaded, Math.min(total - loaded, 1 << 22), loaded);
+        if (!bytesRead) break; // the file shrank: the loader will say it is truncated
+        loaded += bytesRead;
+        progress(loaded, total);
+      } while (loaded < total);
+      if (!total) progress(0, 0);
+      return loaded;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  // HTTP: with a Content-Length (of the bytes themselves, not of a compressed encoding), the
+  // body streams straight into a wasm allocation of that size; else its chunks are gathered
+  // and copied in once at the end.
+  async #readResponse(res, progress) {
+    const encoding = res.headers.get('content-encoding');
+    const length = res.headers.get('content-length');
+    const total = length !== null && /^\d+$/.test(length) && (!encoding || encoding === 'identity') ? Number(length) : undefined;
+    let loaded = 0, dst = null;
+    const chunks = [];
+    if (total !== undefined) {
+      this.#bundle = this.#alloc(total);
+      dst = this.#u8().subarray(this.#bundle, this.#bundle + total); // valid until the next wasm call
+    }
+    const reader = res.body?.getReader(); // no body (e.g. HTTP 204): an empty bundle
+    for (let r; reader && !(r = await reader.read()).done;) {
+      const chunk = r.value;
+      if (dst) {
+        if (loaded + chunk.byteLength > total) {
+          await reader.cancel();
+          throw new Error(`kiln: ${res.url || 'the response'} is longer than its Content-Length (${total} bytes)`);
+        }
+        dst.set(chunk, loaded);
+      } else {
+        chunks.push(chunk);
+      }
+      loaded += chunk.byteLength;
+      progress(loaded, total);
+    }
+    if (!dst) {
+      this.#bundle = this.#alloc(loaded);
+      const mem = this.#u8();
+      let at = this.#bundle;
+      for (const c of chunks) mem.set(c, at), at += c.byteLength;
+    }
+    if (!loaded) progress(0, total);
+    return loaded;
   }
 
   /** Runs the model once; see kiln.d.ts. */
@@ -194,7 +288,7 @@ class Model {
   }
 
   #alloc(size) {
-    const p = this.#ptr(this.#call('kiln_alloc', size));
+    const p = this.#ptr(this.#call('kiln_alloc', size || 1));
     if (!p) throw new KilnError(`out of wasm memory allocating ${size} bytes`, OUT_OF_MEMORY, 'out of memory');
     return p;
   }

@@ -190,6 +190,21 @@ static kiln_status load_step(kiln_model *m, uint32_t index, const uint32_t *word
             return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': output '%s' is stored with the weights", index,
                            st->name, m->tensors[id].name);
     }
+    /* Kernels read their operands while they write their outputs: an output may share
+     * arena bytes with another operand only by being the same tensor (an in-place update). */
+    for (uint32_t k = st->n_in; k < (uint32_t)st->n_in + st->n_out; k++)
+        for (uint32_t j = 0; j < (uint32_t)st->n_in + st->n_out; j++) {
+            uint32_t a = st->operands[k], b = st->operands[j];
+            if (b == KN_NO_TENSOR || a == b || m->is_const[b]) continue;
+            uint64_t a0 = m->offsets[a], a1 = a0 + kn_tensor_bytes(&m->tensors[a]);
+            uint64_t b0 = m->offsets[b], b1 = b0 + kn_tensor_bytes(&m->tensors[b]);
+            if (a0 < a1 && b0 < b1 && a0 < b1 && b0 < a1)
+                return kn_fail(KILN_ERR_BAD_BUNDLE,
+                               "step %u '%s': output %u (tensor %u, arena bytes %llu..%llu) overlaps operand %u "
+                               "(tensor %u, arena bytes %llu..%llu)",
+                               index, st->name, k - st->n_in, a, (unsigned long long)a0, (unsigned long long)a1, j,
+                               b, (unsigned long long)b0, (unsigned long long)b1);
+        }
     *used = (uint32_t)words_needed;
     return KILN_OK;
 }
@@ -244,45 +259,79 @@ static kiln_status check_and_prepare_steps(kiln_model *m) {
  * j + 1, every LOOP_TEST belongs to such a loop, and loops nest (disjoint,
  * or one inside the other's body or condition without containing its test).
  * Every backward jump then passes a test, which caps the iterations.
+ * The checks take O(n log n) time: a hostile plan must not make loading slow.
  */
-static kiln_status check_loops(const kiln_model *m) {
-    const uint32_t n = m->header.n_steps;
-    for (uint32_t j = 0; j < n; j++) {
-        const kn_model_step *next = &m->steps[j];
-        if (next->op == KN_OP_LOOP_TEST) {
-            const kn_loop_test_params *p = (const kn_loop_test_params *)(const void *)next->params;
-            const kn_model_step *end = p->exit_step > (int32_t)j + 1 && (uint32_t)p->exit_step <= n
-                                           ? &m->steps[p->exit_step - 1]
-                                           : NULL;
-            if (!end || end->op != KN_OP_LOOP_NEXT ||
-                ((const kn_loop_next_params *)(const void *)end->params)->first_step > (int32_t)j)
-                return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': loop exit %d does not follow its LOOP_NEXT", j,
-                               next->name, p->exit_step);
-            continue;
+typedef struct kn_loop {
+    int32_t first, next, test; /* its first step, LOOP_NEXT and LOOP_TEST */
+} kn_loop;
+
+/* By first step, and the longer of two loops with the same first step first:
+ * every loop then comes after the loops around it. */
+static int cmp_loops(const void *pa, const void *pb) {
+    const kn_loop *a = pa, *b = pb;
+    if (a->first != b->first) return a->first < b->first ? -1 : 1;
+    return (a->next < b->next) - (a->next > b->next);
+}
+
+static kiln_status check_nesting(kn_loop *loops, uint32_t n_loops, kn_loop *stack) {
+    qsort(loops, n_loops, sizeof *loops, cmp_loops);
+    uint32_t depth = 0; /* stack[0..depth): the loops around the current one, innermost last */
+    for (uint32_t i = 0; i < n_loops; i++) {
+        const kn_loop *c = &loops[i];
+        while (depth && stack[depth - 1].next < c->first) depth--;
+        if (depth) {
+            const kn_loop *outer = &stack[depth - 1];
+            if (c->next > outer->next || (c->first <= outer->test && outer->test <= c->next))
+                return kn_fail(KILN_ERR_BAD_BUNDLE, "steps %d..%d and %d..%d: loops overlap", outer->first, outer->next,
+                               c->first, c->next);
         }
-        if (next->op != KN_OP_LOOP_NEXT) continue;
-        int32_t f = ((const kn_loop_next_params *)(const void *)next->params)->first_step;
-        uint32_t tests = 0, test = 0;
-        for (uint32_t i = f >= 0 ? (uint32_t)f : j; i < j; i++)
-            if (m->steps[i].op == KN_OP_LOOP_TEST &&
-                ((const kn_loop_test_params *)(const void *)m->steps[i].params)->exit_step == (int32_t)j + 1)
-                tests++, test = i;
-        if (f < 0 || tests != 1)
-            return kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': LOOP_NEXT back to step %d has %u tests", j, next->name,
-                           f, tests);
-        /* Nesting: every other loop [f2, j2] is disjoint from [f, j], or inside it without
-         * containing its test, or contains it without containing the other's test. */
-        for (uint32_t j2 = 0; j2 < n; j2++) {
-            if (j2 == j || m->steps[j2].op != KN_OP_LOOP_NEXT) continue;
-            int32_t f2 = ((const kn_loop_next_params *)(const void *)m->steps[j2].params)->first_step;
-            bool disjoint = (int64_t)j2 < f || (int64_t)j < f2;
-            bool inside = f2 >= f && j2 < j && !(f2 <= (int32_t)test && (int32_t)test <= (int32_t)j2);
-            bool around = f2 <= f && j2 > j;
-            if (!disjoint && !inside && !around)
-                return kn_fail(KILN_ERR_BAD_BUNDLE, "steps %d..%u and %d..%u: loops overlap", f, j, f2, j2);
-        }
+        stack[depth++] = *c;
     }
     return KILN_OK;
+}
+
+static kiln_status check_loops(const kiln_model *m) {
+    const uint32_t n = m->header.n_steps;
+    /* Per LOOP_NEXT step: how many LOOP_TESTs exit after it, and the last of them. */
+    uint32_t *n_tests = calloc(n ? n : 1, sizeof *n_tests);
+    int32_t *test_of = malloc(sizeof *test_of * (n ? n : 1));
+    kn_loop *loops = malloc(sizeof *loops * (n ? n : 1)), *stack = malloc(sizeof *stack * (n ? n : 1));
+    kiln_status status = KILN_OK;
+    uint32_t n_loops = 0;
+    if (!n_tests || !test_of || !loops || !stack)
+        status = kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory checking the loops");
+    for (uint32_t j = 0; status == KILN_OK && j < n; j++) {
+        const kn_model_step *test = &m->steps[j];
+        if (test->op != KN_OP_LOOP_TEST) continue;
+        const kn_loop_test_params *p = (const kn_loop_test_params *)(const void *)test->params;
+        const kn_model_step *end = p->exit_step > (int32_t)j + 1 && (uint32_t)p->exit_step <= n
+                                       ? &m->steps[p->exit_step - 1]
+                                       : NULL;
+        if (!end || end->op != KN_OP_LOOP_NEXT ||
+            ((const kn_loop_next_params *)(const void *)end->params)->first_step > (int32_t)j)
+            status = kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': loop exit %d does not follow its LOOP_NEXT", j,
+                             test->name, p->exit_step);
+        else
+            n_tests[p->exit_step - 1]++, test_of[p->exit_step - 1] = (int32_t)j;
+    }
+    for (uint32_t j = 0; status == KILN_OK && j < n; j++) {
+        const kn_model_step *next = &m->steps[j];
+        if (next->op != KN_OP_LOOP_NEXT) continue;
+        int32_t f = ((const kn_loop_next_params *)(const void *)next->params)->first_step;
+        /* A test exiting after j lies in [first_step, j) (checked above), so this counts those in [f, j). */
+        uint32_t tests = f >= 0 && f <= (int32_t)j ? n_tests[j] : 0;
+        if (tests != 1)
+            status = kn_fail(KILN_ERR_BAD_BUNDLE, "step %u '%s': LOOP_NEXT back to step %d has %u tests", j,
+                             next->name, f, tests);
+        else
+            loops[n_loops++] = (kn_loop){f, (int32_t)j, test_of[j]};
+    }
+    if (status == KILN_OK) status = check_nesting(loops, n_loops, stack);
+    free(n_tests);
+    free(test_of);
+    free(loops);
+    free(stack);
+    return status;
 }
 
 static kiln_status load_plan(kiln_model *m) {

@@ -24,5 +24,12 @@ ctest --test-dir build-asan --output-on-failure -j"$JOBS"
 echo "== JS tests (API, CLI, parity with tfjs on real models: native, wasm, .pb)"
 node --test tests/js/
 
-echo "== CLI and parity tests again, on the ASan/UBSan build of the native tools"
-KILN_BUILD_DIR=build-asan node --test tests/js/cli.test.mjs tests/js/parity.test.mjs tests/js/frozen_pb.test.mjs
+echo "== CLI, parity and damaged-input tests again, on the ASan/UBSan build of the native tools"
+KILN_BUILD_DIR=build-asan node --test tests/js/cli.test.mjs tests/js/parity.test.mjs tests/js/frozen_pb.test.mjs \
+  tests/js/damage.test.mjs
+
+echo "== Browser test (the demo page in headless Chromium: same outputs as Node, a screenshot)"
+node --test tests/browser/
+
+echo "== Fuzzing: each libFuzzer target for a bounded time (tests/fuzz/, docs/FUZZING.md)"
+tests/fuzz/run.sh all "${KILN_FUZZ_SECONDS:-45}"

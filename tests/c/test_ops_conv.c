@@ -562,8 +562,9 @@ static void matmul_infer_errors(void) {
                "inner dims differ: a is float32[2,3] (transpose_a 0, K = 3), b is float32[4,5] (transpose_b 0, K = 4)");
     EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a, &b_ok, &bias4}), 3, "bias is float32[4], expected float32[5]");
     EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a}), 1, "expected 2 to 4 inputs, got 1");
-    kn_tensor a3 = tensor(KILN_FLOAT32, 3, (const int32_t[]){1, 2, 3}, NULL);
-    EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a3, &b_ok}), 2, "a is float32[1,2,3], expected rank 2");
+    kn_tensor a1 = F1(NULL, 3);
+    EXPECT_BAD(&kn_op_matmul, &p, ((kn_tensor *[]){&a1, &b_ok}), 2,
+               "a is float32[3] and b is float32[3,5], expected each of rank 2 or more");
     kn_matmul_params bad = {0, 2, KN_ACT_NONE, 0};
     EXPECT_BAD(&kn_op_matmul, &bad, ((kn_tensor *[]){&a, &b_ok}), 2,
                "transpose_a 0 and transpose_b 2, expected each 0 or 1");

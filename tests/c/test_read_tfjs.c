@@ -624,9 +624,9 @@ static void test_tfjs_errors(void) {
     /* bad JSON: the byte offset is in the message */
     LOAD_ERROR("{\"modelTopology\": {\"node\": [}}", "model.json: byte 28: expected a JSON value, got '}'");
     LOAD_ERROR("{\"format\": \"layers-model\", \"modelTopology\": {\"class_name\": \"Sequential\"}}",
-               "model.json: byte 11: Keras layers models are not supported yet");
+               "model.json: model config: \"config\" has no \"layers\" list");
     LOAD_ERROR("{\"modelTopology\": {\"class_name\": \"Model\", \"config\": {}}}",
-               "Keras layers models are not supported yet");
+               "model.json: model config: \"config\" has no \"layers\" list");
     LOAD_ERROR("{\"format\": \"saved-model\", " TOPO "}", "unknown format \"saved-model\"");
     LOAD_ERROR("{\"format\": \"graph-model\"}", "model.json: byte 0: the top level: missing \"modelTopology\"");
     LOAD_ERROR("{\"modelTopology\": {\"versions\": {}}}", "modelTopology: missing \"node\"");

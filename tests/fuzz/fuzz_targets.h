@@ -1,0 +1,48 @@
+/*
+ * fuzz_targets.h — what each fuzz target does with one input. The libFuzzer
+ * entry points (tests/fuzz/fuzz_*.c) and the regression replay
+ * (tests/c/test_fuzz_regressions.c) run exactly this code.
+ *
+ * Every function must return normally whatever the bytes: a crash, a hang, a
+ * sanitizer report or an abort() here is a bug. The only aborts are the
+ * harness's own checks of what must always hold (a bundle the converter
+ * built must load), which print why first.
+ */
+#ifndef KILN_FUZZ_TARGETS_H
+#define KILN_FUZZ_TARGETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The bundles the harness runs after loading them: bigger ones are only loaded,
+ * so that a valid bundle describing a huge computation is not taken for a hang.
+ * The cost of a run is its FLOPs plus KF_STEP_COST per step executed, loops
+ * counted at their iteration caps. */
+#define KF_MAX_RUN_ARENA ((size_t)64 << 20)
+#define KF_MAX_RUN_COST 1e7
+#define KF_STEP_COST 1000.0
+
+/* A .kiln bundle: loaded, then (within the limits above) a context is created,
+ * every input fed with zeros, the plan run and every output byte read. The
+ * header's file_size and checksum are first set to match the input (if it is
+ * long enough to have a header), so that mutations reach the validation
+ * behind them. */
+void kf_bundle(const uint8_t *data, size_t size);
+
+/* A binary GraphDef: read_pb, then kc_convert and kc_build_bundle with default
+ * options, then the bundle as above. Programs whose tensors (constants and
+ * activations) add up to more than KF_MAX_BUILD_BYTES are not built: tiny
+ * graphs can describe huge tensors, and building them is only time. */
+#define KF_MAX_BUILD_BYTES (64.0 * (1 << 20))
+void kf_pb(const uint8_t *data, size_t size);
+
+/* A tfjs graph model: the bytes up to the first KF_SHARD_MARKER are model.json,
+ * each part after a marker is a weight file named "0", "1", ... (at most
+ * KF_MAX_SHARDS; later markers stay in the last file's bytes). They are
+ * written to a private temporary directory, read with read_tfjs, then
+ * converted and run like kf_pb. */
+#define KF_SHARD_MARKER "\n#KILN-SHARD#\n"
+#define KF_MAX_SHARDS 8
+void kf_tfjs(const uint8_t *data, size_t size);
+
+#endif
