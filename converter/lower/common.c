@@ -155,3 +155,39 @@ int lower_activation(const char *name) {
         if (strcmp(acts[i].name, name) == 0) return acts[i].act;
     return -1;
 }
+
+bool lower_attr_hw(kc_lower *L, const char *name, int32_t *h, int32_t *w) {
+    const int64_t *v = NULL;
+    size_t n = 0;
+    if (!lower_attr_ints(L, name, &v, &n)) return false;
+    if (n != 4 || v[0] != 1 || v[3] != 1 || v[1] < 1 || v[2] < 1 || v[1] > 1 << 16 || v[2] > 1 << 16)
+        return lower_fail(L, "attribute '%s' must be [1, h, w, 1] with h, w in [1, 65536]", name);
+    *h = (int32_t)v[1];
+    *w = (int32_t)v[2];
+    return true;
+}
+
+bool lower_conv_window(kc_lower *L, int32_t in_h, int32_t in_w, int32_t kh, int32_t kw, bool has_dilations,
+                       kn_conv_params *c) {
+    const char *padding;
+    c->dilation_h = c->dilation_w = 1;
+    if (!lower_require_nhwc(L) || !lower_attr_hw(L, "strides", &c->stride_h, &c->stride_w) ||
+        (has_dilations && !lower_attr_hw(L, "dilations", &c->dilation_h, &c->dilation_w)) ||
+        !lower_attr_string(L, "padding", &padding))
+        return false;
+    if (strcmp(padding, "EXPLICIT") == 0) {
+        const int64_t *p = NULL;
+        size_t n = 0;
+        if (!lower_attr_ints(L, "explicit_paddings", &p, &n)) return false;
+        if (n != 8 || p[0] || p[1] || p[6] || p[7]) return lower_fail(L, "explicit_paddings must pad only H and W");
+        for (int i = 2; i < 6; i++)
+            if (p[i] < 0 || p[i] > 1 << 20) return lower_fail(L, "explicit padding %lld out of range", (long long)p[i]);
+        c->pad_top = (int32_t)p[2];
+        c->pad_bottom = (int32_t)p[3];
+        c->pad_left = (int32_t)p[4];
+        c->pad_right = (int32_t)p[5];
+        return true;
+    }
+    return lower_padding(L, padding, in_h, kh, c->stride_h, c->dilation_h, &c->pad_top, &c->pad_bottom) &&
+           lower_padding(L, padding, in_w, kw, c->stride_w, c->dilation_w, &c->pad_left, &c->pad_right);
+}

@@ -38,18 +38,6 @@ static bool lower_resize(kc_lower *L, int mode) {
 static bool lower_resize_bilinear(kc_lower *L) { return lower_resize(L, KN_RESIZE_BILINEAR); }
 static bool lower_resize_nearest(kc_lower *L) { return lower_resize(L, KN_RESIZE_NEAREST); }
 
-/* An [1, h, w, 1] attribute (strides, dilations) into *h and *w. */
-static bool hw_attr(kc_lower *L, const char *name, int32_t *h, int32_t *w) {
-    const int64_t *v;
-    size_t n;
-    if (!lower_attr_ints(L, name, &v, &n)) return false;
-    if (n != 4 || v[0] != 1 || v[3] != 1 || v[1] < 1 || v[2] < 1 || v[1] > 1 << 16 || v[2] > 1 << 16)
-        return lower_fail(L, "attribute '%s' must be [1, h, w, 1] with h, w in [1, 65536]", name);
-    *h = (int32_t)v[1];
-    *w = (int32_t)v[2];
-    return true;
-}
-
 /* input_sizes (a constant [N,H,W,C]: the result's shape), filter [KH,KW,C,OC]
  * of the forward conv, out_backprop [N,OH,OW,OC]. The pads are the forward
  * conv's: explicit, or TF's SAME / VALID rule applied to the result's size. */
@@ -66,28 +54,7 @@ static bool lower_conv2d_backprop_input(kc_lower *L) {
         return lower_fail(L, "input_sizes [%d,%d,%d,%d] do not fit out_backprop %s and filter %s", sizes[0], sizes[1],
                           sizes[2], sizes[3], kc_shape(x), kc_shape(f));
     kn_conv_transpose_params t = {.out_h = sizes[1], .out_w = sizes[2]};
-    kn_conv_params *c = &t.conv;
-    const char *padding;
-    if (!lower_require_nhwc(L) || !hw_attr(L, "strides", &c->stride_h, &c->stride_w) ||
-        !hw_attr(L, "dilations", &c->dilation_h, &c->dilation_w) || !lower_attr_string(L, "padding", &padding))
-        return false;
-    if (strcmp(padding, "EXPLICIT") == 0) {
-        const int64_t *p;
-        size_t np;
-        if (!lower_attr_ints(L, "explicit_paddings", &p, &np)) return false;
-        if (np != 8 || p[0] || p[1] || p[6] || p[7]) return lower_fail(L, "explicit_paddings must pad only H and W");
-        for (int i = 2; i < 6; i++)
-            if (p[i] < 0 || p[i] > 1 << 20) return lower_fail(L, "explicit padding %lld out of range", (long long)p[i]);
-        c->pad_top = (int32_t)p[2];
-        c->pad_bottom = (int32_t)p[3];
-        c->pad_left = (int32_t)p[4];
-        c->pad_right = (int32_t)p[5];
-    } else if (!lower_padding(L, padding, sizes[1], f->dims[0], c->stride_h, c->dilation_h, &c->pad_top,
-                              &c->pad_bottom) ||
-               !lower_padding(L, padding, sizes[2], f->dims[1], c->stride_w, c->dilation_w, &c->pad_left,
-                              &c->pad_right)) {
-        return false;
-    }
+    if (!lower_conv_window(L, sizes[1], sizes[2], f->dims[0], f->dims[1], true, &t.conv)) return false;
     int in[2] = {L->in[2], L->in[1]};
     return lower_emit(L, KN_OP_CONV2D_TRANSPOSE, in, 2, &t, sizeof t, NULL);
 }

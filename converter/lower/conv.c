@@ -60,46 +60,6 @@ static bool parse_fused(kc_lower *L, int first_arg, int32_t channels, fused_tail
     return true;
 }
 
-/* strides/dilations/ksize attrs are [1, h, w, 1] in NHWC. */
-static bool spatial_pair(kc_lower *L, const char *name, int32_t *h, int32_t *w) {
-    const int64_t *v;
-    size_t n;
-    if (!lower_attr_ints(L, name, &v, &n)) return false;
-    if (n != 4 || v[0] != 1 || v[3] != 1 || v[1] < 1 || v[2] < 1 || v[1] > 1 << 16 || v[2] > 1 << 16)
-        return lower_fail(L, "attribute '%s' must be [1, h, w, 1] with h, w >= 1", name);
-    *h = (int32_t)v[1];
-    *w = (int32_t)v[2];
-    return true;
-}
-
-/* Fills stride, dilation and padding of a conv or pool from the node's attrs. */
-static bool window_params(kc_lower *L, const kn_tensor *x, int32_t kh, int32_t kw, bool has_dilations,
-                          kn_conv_params *c) {
-    const char *padding;
-    c->dilation_h = c->dilation_w = 1;
-    if (!lower_require_nhwc(L) || !spatial_pair(L, "strides", &c->stride_h, &c->stride_w) ||
-        (has_dilations && !spatial_pair(L, "dilations", &c->dilation_h, &c->dilation_w)) ||
-        !lower_attr_string(L, "padding", &padding))
-        return false;
-    if (x->rank != 4) return lower_fail(L, "input must be 4-D NHWC, got %d-D", x->rank);
-    if (strcmp(padding, "EXPLICIT") == 0) {
-        const int64_t *p;
-        size_t n;
-        if (!lower_attr_ints(L, "explicit_paddings", &p, &n)) return false;
-        if (n != 8 || p[0] || p[1] || p[6] || p[7])
-            return lower_fail(L, "explicit_paddings must pad only H and W");
-        for (int i = 2; i < 6; i++)
-            if (p[i] < 0 || p[i] > 1 << 20) return lower_fail(L, "explicit padding %lld out of range", (long long)p[i]);
-        c->pad_top = (int32_t)p[2];
-        c->pad_bottom = (int32_t)p[3];
-        c->pad_left = (int32_t)p[4];
-        c->pad_right = (int32_t)p[5];
-        return true;
-    }
-    return lower_padding(L, padding, x->dims[1], kh, c->stride_h, c->dilation_h, &c->pad_top, &c->pad_bottom) &&
-           lower_padding(L, padding, x->dims[2], kw, c->stride_w, c->dilation_w, &c->pad_left, &c->pad_right);
-}
-
 static bool lower_conv_common(kc_lower *L, uint16_t op) {
     if (!lower_inputs(L, 2, 6)) return false;
     const kn_tensor *x = lower_tensor(L, L->in[0]), *w = lower_tensor(L, L->in[1]);
@@ -107,7 +67,10 @@ static bool lower_conv_common(kc_lower *L, uint16_t op) {
     int32_t channels = op == KN_OP_CONV2D ? w->dims[3] : w->dims[2] * w->dims[3];
     kn_conv_params c = {0};
     fused_tail tail;
-    if (!window_params(L, x, w->dims[0], w->dims[1], true, &c) || !parse_fused(L, 2, channels, &tail)) return false;
+    if (x->rank != 4) return lower_fail(L, "input must be 4-D NHWC, got %d-D", x->rank);
+    if (!lower_conv_window(L, x->dims[1], x->dims[2], w->dims[0], w->dims[1], true, &c) ||
+        !parse_fused(L, 2, channels, &tail))
+        return false;
     c.act = tail.act;
     c.act_alpha = tail.alpha;
     int in[4] = {L->in[0], L->in[1], tail.bias, tail.prelu};
@@ -134,8 +97,10 @@ static bool lower_pool(kc_lower *L, int kind) {
     if (!lower_inputs(L, 1, 1)) return false;
     kn_pool_params pp = {.kind = kind};
     kn_conv_params c = {0};
-    if (!spatial_pair(L, "ksize", &pp.window_h, &pp.window_w) ||
-        !window_params(L, lower_tensor(L, L->in[0]), pp.window_h, pp.window_w, false, &c))
+    const kn_tensor *x = lower_tensor(L, L->in[0]);
+    if (x->rank != 4) return lower_fail(L, "input must be 4-D NHWC, got %d-D", x->rank);
+    if (!lower_attr_hw(L, "ksize", &pp.window_h, &pp.window_w) ||
+        !lower_conv_window(L, x->dims[1], x->dims[2], pp.window_h, pp.window_w, false, &c))
         return false;
     pp.stride_h = c.stride_h;
     pp.stride_w = c.stride_w;

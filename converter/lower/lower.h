@@ -86,6 +86,15 @@ bool lower_reshape(kc_lower *L, int x, int rank, const int32_t *dims, int *out);
 bool lower_padding(kc_lower *L, const char *padding, int32_t in, int32_t window, int32_t stride,
                    int32_t dilation, int32_t *before, int32_t *after);
 
+/* An attribute [1, h, w, 1] (strides, dilations, ksize in NHWC) into *h and *w. */
+bool lower_attr_hw(kc_lower *L, const char *name, int32_t *h, int32_t *w);
+
+/* A convolution's or pooling's strides, dilations (if it has them) and padding
+ * (SAME, VALID, or EXPLICIT) into c; SAME is resolved for an in_h x in_w input
+ * and a kh x kw window. */
+bool lower_conv_window(kc_lower *L, int32_t in_h, int32_t in_w, int32_t kh, int32_t kw, bool has_dilations,
+                       kn_conv_params *c);
+
 /* Maps a TF activation name ("Relu", "Relu6", "Elu", "Sigmoid", "Tanh",
  * "LeakyRelu", "Prelu") to enum kn_act; -1 if unknown. */
 int lower_activation(const char *name);

@@ -4,7 +4,10 @@
 #define KILN_CHECK_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+
+#include "kn.h"
 
 extern int check_failures;
 
@@ -39,5 +42,21 @@ void check_array_near(const char *file, int line, const char *what, const float 
     } while (0)
 
 int check_summary(void);
+
+/* ---- Running one op by hand, as the loader and the executor do ------------ */
+
+/* A tensor over caller-owned data, dims listed after rank. */
+kn_tensor tensor(kiln_dtype dtype, void *data, int rank, ...);
+/* t has this dtype and shape (dims after rank); prints what it has otherwise. */
+bool has_shape(const kn_tensor *t, kiln_dtype dtype, int rank, ...);
+/* t has this shape, whatever its dtype. */
+bool has_dims(const kn_tensor *t, int rank, ...);
+/* infer into out[0..n_out) (their data pointers are kept), then eval if out[0] has data. */
+kiln_status run_op(int op, const void *params, kn_tensor **in, int n_in, kn_tensor *out, int n_out);
+/* infer must fail with `want` and a message containing `needle`. */
+#define EXPECT_INFER_FAIL(want, op, params, in, n_in, n_out, needle) \
+    expect_infer_fail(__FILE__, __LINE__, want, op, params, in, n_in, n_out, needle)
+void expect_infer_fail(const char *file, int line, kiln_status want, int op, const void *params, kn_tensor **in,
+                       int n_in, int n_out, const char *needle);
 
 #endif

@@ -1,9 +1,11 @@
 #include "graph_builder.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "diag.h"
 
 tf_node *gb_node(tf_graph *g, const char *name, const char *op, int n_in, const char *const *inputs) {
     tf_node *n = tf_graph_add_node(g);
@@ -131,4 +133,60 @@ kiln_status gb_run(const gb_bundle *b, const void *const *inputs, int n_inputs, 
     kiln_model_free(m);
     free(copy);
     return st;
+}
+
+int gb_count_steps(const kc_program *p, int op) {
+    int n = 0;
+    for (int i = 0; i < p->n_steps; i++) n += p->steps[i].op == op;
+    return n;
+}
+
+bool gb_output_is(const kc_program *p, int k, kiln_dtype dtype, int rank, ...) {
+    const kn_tensor *t = &p->tensors[p->outputs[k]].t;
+    bool same = t->dtype == dtype && t->rank == rank;
+    va_list ap;
+    va_start(ap, rank);
+    for (int i = 0; i < rank; i++) same = va_arg(ap, int) == t->dims[i] && same;
+    va_end(ap);
+    if (!same) fprintf(stderr, "  output %d is %s\n", k, kc_shape(t));
+    return same;
+}
+
+void gb_expect_error(const char *file, int line, tf_graph *g, const char *output, const char *needle) {
+    kc_options opt = {.outputs = &output, .n_outputs = 1};
+    kc_program p = {0};
+    bool ok = kc_convert(g, &opt, &p);
+    if (ok || !strstr(kc_last_error(), needle)) {
+        fprintf(stderr, "%s:%d: conversion %s \"%s\", want an error with \"%s\"\n", file, line,
+                ok ? "succeeded" : "failed with", ok ? "" : kc_last_error(), needle);
+        check_failures++;
+    }
+    kc_program_free(&p);
+    tf_graph_free(g);
+}
+
+bool gb_convert_run(tf_graph *g, int n_out, const char *const *outputs, const void *const *inputs,
+                    void *const *outs, size_t capacity, kc_program *p) {
+    kc_options opt = {.outputs = outputs, .n_outputs = n_out};
+    memset(p, 0, sizeof *p);
+    bool ok = kc_convert(g, &opt, p);
+    tf_graph_free(g);
+    if (!ok) {
+        fprintf(stderr, "  convert: %s\n", kc_last_error());
+        CHECK(ok);
+        return false;
+    }
+    gb_bundle b = {0};
+    size_t sizes[16];
+    CHECK(n_out <= 16);
+    for (int k = 0; k < n_out && k < 16; k++) {
+        sizes[k] = kn_tensor_bytes(&p->tensors[p->outputs[k]].t);
+        CHECK(sizes[k] <= capacity);
+    }
+    CHECK(kc_build_bundle(p, &b.bytes, &b.size, &b.stats));
+    kiln_status st = gb_run(&b, inputs, p->n_inputs, outs, sizes, n_out);
+    if (st != KILN_OK) fprintf(stderr, "  run: %s\n", kiln_last_error());
+    CHECK(st == KILN_OK);
+    free(b.bytes);
+    return st == KILN_OK;
 }

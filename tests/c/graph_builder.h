@@ -45,4 +45,18 @@ bool gb_convert(tf_graph *g, const kc_options *opt, gb_bundle *b);
 kiln_status gb_run(const gb_bundle *b, const void *const *inputs, int n_inputs, void *const *outs,
                    const size_t *out_sizes, int n_outs);
 
+/* Converts g (freed here) for the named outputs into *p (which the caller frees), builds the
+ * bundle and runs it on `inputs` (one per model input), copying output k into outs[k] (each
+ * `capacity` bytes at most). False, with a CHECK failure, if any of that fails. */
+bool gb_convert_run(tf_graph *g, int n_out, const char *const *outputs, const void *const *inputs,
+                    void *const *outs, size_t capacity, kc_program *p);
+
+/* Steps of op `op` in a converted program. */
+int gb_count_steps(const kc_program *p, int op);
+/* Output k of p has this dtype and shape (dims after rank); prints what it is otherwise. */
+bool gb_output_is(const kc_program *p, int k, kiln_dtype dtype, int rank, ...);
+/* Converting g (freed here) for `output` must fail with a message containing `needle`. */
+#define GB_EXPECT_ERROR(g, output, needle) gb_expect_error(__FILE__, __LINE__, g, output, needle)
+void gb_expect_error(const char *file, int line, tf_graph *g, const char *output, const char *needle);
+
 #endif

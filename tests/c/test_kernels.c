@@ -19,12 +19,6 @@ static float *random_floats(size_t n, unsigned *seed) {
     return p;
 }
 
-static kn_tensor tensor(int rank, const int32_t *dims, void *data) {
-    kn_tensor t = {.name = "", .dtype = KILN_FLOAT32, .rank = rank, .data = data};
-    memcpy(t.dims, dims, sizeof(int32_t) * (size_t)rank);
-    return t;
-}
-
 /* Runs `def` twice on the same operands: prepared (fast) and unprepared (reference). */
 static void compare_paths(const kn_op_def *def, kn_tensor **in, int n_in, const void *params, const char *what) {
     kn_tensor out_shape = {0};
@@ -88,9 +82,9 @@ static void conv_matches_reference(void) {
         float *x = random_floats((size_t)k->n * k->h * k->w * k->c, &seed);
         float *w = random_floats((size_t)k->kh * k->kw * k->c * k->oc, &seed);
         float *b = random_floats((size_t)k->oc, &seed), *alpha = random_floats((size_t)k->oc, &seed);
-        kn_tensor xt = tensor(4, (int32_t[]){k->n, k->h, k->w, k->c}, x);
-        kn_tensor wt = tensor(4, (int32_t[]){k->kh, k->kw, k->c, k->oc}, w);
-        kn_tensor bt = tensor(1, (int32_t[]){k->oc}, b), at = tensor(1, (int32_t[]){k->oc}, alpha);
+        kn_tensor xt = tensor(KILN_FLOAT32, x, 4, k->n, k->h, k->w, k->c);
+        kn_tensor wt = tensor(KILN_FLOAT32, w, 4, k->kh, k->kw, k->c, k->oc);
+        kn_tensor bt = tensor(KILN_FLOAT32, b, 1, k->oc), at = tensor(KILN_FLOAT32, alpha, 1, k->oc);
         kn_tensor *in[4] = {&xt, &wt, &bt, k->act == KN_ACT_PRELU ? &at : NULL};
         kn_conv_params p = {k->sh, k->sw, k->dh, k->dw, k->pt, k->pl, k->pb, k->pr, k->act, 0.1f};
         char what[64];
@@ -116,9 +110,9 @@ static void depthwise_matches_reference(void) {
         float *x = random_floats((size_t)k->n * k->h * k->w * k->c, &seed);
         float *w = random_floats((size_t)k->kh * k->kw * k->c, &seed);
         float *b = random_floats((size_t)k->c, &seed), *alpha = random_floats((size_t)k->c, &seed);
-        kn_tensor xt = tensor(4, (int32_t[]){k->n, k->h, k->w, k->c}, x);
-        kn_tensor wt = tensor(4, (int32_t[]){k->kh, k->kw, k->c, 1}, w);
-        kn_tensor bt = tensor(1, (int32_t[]){k->c}, b), at = tensor(1, (int32_t[]){k->c}, alpha);
+        kn_tensor xt = tensor(KILN_FLOAT32, x, 4, k->n, k->h, k->w, k->c);
+        kn_tensor wt = tensor(KILN_FLOAT32, w, 4, k->kh, k->kw, k->c, 1);
+        kn_tensor bt = tensor(KILN_FLOAT32, b, 1, k->c), at = tensor(KILN_FLOAT32, alpha, 1, k->c);
         kn_tensor *in[4] = {&xt, &wt, &bt, k->act == KN_ACT_PRELU ? &at : NULL};
         kn_conv_params p = {k->sh, k->sw, k->dh, k->dw, k->pt, k->pl, k->pb, k->pr, k->act, 0.1f};
         char what[64];

@@ -49,38 +49,8 @@ static bool convert_run(tf_graph *g, const char *output, const void *const *inpu
     return st == KILN_OK;
 }
 
-/* The output of p has this dtype and shape (dims after rank). */
-static bool shape_is(const kc_program *p, kiln_dtype dtype, int rank, ...) {
-    const kn_tensor *t = &p->tensors[p->outputs[0]].t;
-    bool same = t->dtype == dtype && t->rank == rank;
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) same = same && t->dims[i] == va_arg(ap, int);
-    va_end(ap);
-    if (!same) fprintf(stderr, "  output is %s\n", kc_shape(t));
-    return same;
-}
 
-static int count_steps(const kc_program *p, int op) {
-    int n = 0;
-    for (int i = 0; i < p->n_steps; i++) n += p->steps[i].op == op;
-    return n;
-}
 
-/* Converting g (freed here) for `output` fails with a message containing `needle`. */
-#define EXPECT_ERROR(g, output, needle) expect_error(__LINE__, g, output, needle)
-static void expect_error(int line, tf_graph *g, const char *output, const char *needle) {
-    kc_options opt = {.outputs = &output, .n_outputs = 1};
-    kc_program p = {0};
-    bool ok = kc_convert(g, &opt, &p);
-    if (ok || !strstr(kc_last_error(), needle)) {
-        fprintf(stderr, "%s:%d: conversion %s \"%s\", want an error with \"%s\"\n", __FILE__, line,
-                ok ? "succeeded" : "failed with", ok ? "" : kc_last_error(), needle);
-        check_failures++;
-    }
-    kc_program_free(&p);
-    tf_graph_free(g);
-}
 
 /* ---- Resize -------------------------------------------------------------- */
 
@@ -114,8 +84,8 @@ static void resize_bilinear(void) {
     kc_program p;
     /* No attrs: both default to false. */
     if (convert_run(resize_graph("ResizeBilinear", TF_DT_FLOAT, -1, -1), "r", (const void *[]){x}, &p)) {
-        CHECK(shape_is(&p, KILN_FLOAT32, 4, 1, 4, 5, 1));
-        CHECK(count_steps(&p, KN_OP_RESIZE) == 1);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 1, 4, 5, 1));
+        CHECK(gb_count_steps(&p, KN_OP_RESIZE) == 1);
         CHECK_ARRAY_NEAR(out.f, want_none, 20, 1e-5);
     }
     kc_program_free(&p);
@@ -124,8 +94,8 @@ static void resize_bilinear(void) {
     }
     kc_program_free(&p);
     if (convert_run(resize_graph("ResizeBilinear", TF_DT_INT32, 0, 1), "r", (const void *[]){xi}, &p)) {
-        CHECK(shape_is(&p, KILN_FLOAT32, 4, 1, 4, 5, 1));
-        CHECK(count_steps(&p, KN_OP_CAST) == 1);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 1, 4, 5, 1));
+        CHECK(gb_count_steps(&p, KN_OP_CAST) == 1);
         CHECK_ARRAY_NEAR(out.f, want_half, 20, 1e-5);
     }
     kc_program_free(&p);
@@ -139,7 +109,7 @@ static void resize_nearest(void) {
     const uint8_t want[20] = {0, 1, 1, 2, 2, 0, 1, 1, 2, 2, 10, 11, 11, 12, 12, 10, 11, 11, 12, 12};
     kc_program p;
     if (convert_run(resize_graph("ResizeNearestNeighbor", TF_DT_UINT8, 1, 0), "r", (const void *[]){x}, &p)) {
-        CHECK(shape_is(&p, KILN_UINT8, 4, 1, 4, 5, 1));
+        CHECK(gb_output_is(&p, 0, KILN_UINT8, 4, 1, 4, 5, 1));
         CHECK(memcmp(out.b, want, sizeof want) == 0);
     }
     kc_program_free(&p);
@@ -179,8 +149,8 @@ static void conv2d_backprop_input(void) {
     kc_program p;
     /* SAME; dilations, explicit_paddings and data_format from the OpDef defaults. */
     if (convert_run(backprop_graph("SAME", 3, NULL), "c", (const void *[]){dy}, &p)) {
-        CHECK(shape_is(&p, KILN_FLOAT32, 4, 1, 3, 3, 1));
-        CHECK(count_steps(&p, KN_OP_CONV2D_TRANSPOSE) == 1);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 1, 3, 3, 1));
+        CHECK(gb_count_steps(&p, KN_OP_CONV2D_TRANSPOSE) == 1);
         CHECK_ARRAY_NEAR(out.f, want, 9, 1e-5);
     }
     kc_program_free(&p);
@@ -197,7 +167,7 @@ static void conv2d_backprop_input(void) {
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) want4[i * 4 + j] = rows[i] * cols[j];
     if (convert_run(backprop_graph("SAME", 4, NULL), "c", (const void *[]){dy}, &p)) {
-        CHECK(shape_is(&p, KILN_FLOAT32, 4, 1, 4, 4, 1));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 1, 4, 4, 1));
         CHECK_ARRAY_NEAR(out.f, want4, 16, 1e-5);
     }
     kc_program_free(&p);
@@ -209,7 +179,7 @@ static void conv2d_backprop_input(void) {
     for (int i = 0; i < 5; i++)
         for (int j = 0; j < 5; j++) want5[i * 5 + j] = rows5[i] * cols5[j];
     if (convert_run(backprop_graph("VALID", 5, NULL), "c", (const void *[]){dy}, &p)) {
-        CHECK(shape_is(&p, KILN_FLOAT32, 4, 1, 5, 5, 1));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 1, 5, 5, 1));
         CHECK_ARRAY_NEAR(out.f, want5, 25, 1e-5);
     }
     kc_program_free(&p);
@@ -230,8 +200,8 @@ static void batch_matmul_v2_broadcast(void) {
     gb_attr_b(g, m, "adj_y", false);
     kc_program p;
     if (convert_run(g, "m", (const void *[]){x}, &p)) {
-        CHECK(shape_is(&p, KILN_FLOAT32, 3, 2, 2, 2));
-        CHECK(count_steps(&p, KN_OP_MATMUL) == 1);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 2, 2));
+        CHECK(gb_count_steps(&p, KN_OP_MATMUL) == 1);
         CHECK_ARRAY_NEAR(out.f, want, 8, 0);
     }
     kc_program_free(&p);
@@ -251,7 +221,7 @@ static void batch_matmul_adjoints(void) {
     gb_attr_b(g, gb_node2(g, "m", "BatchMatMulV3", "x", "y"), "adj_x", true);
     kc_program p;
     if (convert_run(g, "m", (const void *[]){xt}, &p)) {
-        CHECK(shape_is(&p, KILN_FLOAT32, 3, 2, 2, 2));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 2, 2));
         CHECK_ARRAY_NEAR(out.f, want, 8, 0);
     }
     kc_program_free(&p);
@@ -276,7 +246,7 @@ static void batch_matmul_folds(void) {
     kc_options opt = {.outputs = (const char *[]){"m"}, .n_outputs = 1};
     kc_program p = {0};
     CHECK(kc_convert(g, &opt, &p));
-    CHECK(count_steps(&p, KN_OP_MATMUL) == 0);
+    CHECK(gb_count_steps(&p, KN_OP_MATMUL) == 0);
     const kn_tensor *t = &p.tensors[p.outputs[0]].t;
     CHECK(t->data && t->rank == 3 && t->dims[0] == 1 && t->dims[1] == 2 && t->dims[2] == 2);
     if (t->data) CHECK_ARRAY_NEAR((const float *)t->data, want, 4, 0);
@@ -292,65 +262,65 @@ static void lowering_errors(void) {
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){1, 2, 3, 1});
     gb_placeholder(g, "size", TF_DT_INT32, 1, (int64_t[]){2});
     gb_node2(g, "r", "ResizeBilinear", "x", "size");
-    EXPECT_ERROR(g, "r", "node 'r' (ResizeBilinear): input 1 must be a constant known at convert time");
+    GB_EXPECT_ERROR(g, "r", "node 'r' (ResizeBilinear): input 1 must be a constant known at convert time");
     g = resize_graph("ResizeBilinear", TF_DT_FLOAT, 1, 1);
-    EXPECT_ERROR(g, "r", "align_corners and half_pixel_centers cannot both be true");
+    GB_EXPECT_ERROR(g, "r", "align_corners and half_pixel_centers cannot both be true");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){1, 2, 3, 1});
     ints(g, "size", 3, (int32_t[]){4, 5, 6});
     gb_node2(g, "r", "ResizeNearestNeighbor", "x", "size");
-    EXPECT_ERROR(g, "r", "input 1 must be a scalar or vector of at most 2 values, got 1-D with 3");
+    GB_EXPECT_ERROR(g, "r", "input 1 must be a scalar or vector of at most 2 values, got 1-D with 3");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){1, 2, 3, 1});
     gb_const(g, "size", TF_DT_INT32, 0, NULL, (int32_t[]){4});
     gb_node2(g, "r", "ResizeNearestNeighbor", "x", "size");
-    EXPECT_ERROR(g, "r", "size must be 2 values, each >= 1");
+    GB_EXPECT_ERROR(g, "r", "size must be 2 values, each >= 1");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){1, 2, 3, 1});
     ints(g, "size", 2, (int32_t[]){0, 5});
     gb_node2(g, "r", "ResizeNearestNeighbor", "x", "size");
-    EXPECT_ERROR(g, "r", "size must be 2 values, each >= 1");
+    GB_EXPECT_ERROR(g, "r", "size must be 2 values, each >= 1");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 3, (int64_t[]){2, 3, 1});
     ints(g, "size", 2, (int32_t[]){4, 5});
     gb_node2(g, "r", "ResizeBilinear", "x", "size");
-    EXPECT_ERROR(g, "r", "images must be 4-D [N,H,W,C], got float32[2,3,1]");
+    GB_EXPECT_ERROR(g, "r", "images must be 4-D [N,H,W,C], got float32[2,3,1]");
     g = resize_graph("ResizeBilinear", TF_DT_BOOL, 0, 0);
-    EXPECT_ERROR(g, "r", "input is bool[1,2,3,1], expected float32");
+    GB_EXPECT_ERROR(g, "r", "input is bool[1,2,3,1], expected float32");
 
     /* Conv2DBackpropInput: sizes that do not fit, a forward conv that does
      * not map back, unknown padding, bad strides, NCHW. */
-    EXPECT_ERROR(backprop_graph("SAME", 3, (const int32_t[]){2, 3, 3, 1}), "c",
+    GB_EXPECT_ERROR(backprop_graph("SAME", 3, (const int32_t[]){2, 3, 3, 1}), "c",
                  "input_sizes [2,3,3,1] do not fit out_backprop float32[1,2,2,1] and filter float32[3,3,1,1]");
-    EXPECT_ERROR(backprop_graph("SAME", 3, (const int32_t[]){1, 3, 3, 2}), "c", "do not fit");
-    EXPECT_ERROR(backprop_graph("SAME", 6, NULL), "c",
+    GB_EXPECT_ERROR(backprop_graph("SAME", 3, (const int32_t[]){1, 3, 3, 2}), "c", "do not fit");
+    GB_EXPECT_ERROR(backprop_graph("SAME", 6, NULL), "c",
                  "a conv of a 6x6 input with these params gives 3x3, but the input is float32[1,2,2,1]");
-    EXPECT_ERROR(backprop_graph("FULL", 3, NULL), "c", "padding 'FULL' is not supported");
+    GB_EXPECT_ERROR(backprop_graph("FULL", 3, NULL), "c", "padding 'FULL' is not supported");
     g = backprop_graph("EXPLICIT", 3, NULL);
     gb_attr_ints(g, &g->nodes[g->n_nodes - 1], "explicit_paddings", 8, (int64_t[]){1, 0, 1, 1, 1, 1, 0, 0});
-    EXPECT_ERROR(g, "c", "explicit_paddings must pad only H and W");
-    EXPECT_ERROR(backprop_graph_strides("SAME", 3, NULL, (const int64_t[]){2, 2, 2, 1}), "c",
+    GB_EXPECT_ERROR(g, "c", "explicit_paddings must pad only H and W");
+    GB_EXPECT_ERROR(backprop_graph_strides("SAME", 3, NULL, (const int64_t[]){2, 2, 2, 1}), "c",
                  "attribute 'strides' must be [1, h, w, 1]");
     g = backprop_graph("SAME", 3, NULL);
     gb_attr_s(g, &g->nodes[g->n_nodes - 1], "data_format", "NCHW");
-    EXPECT_ERROR(g, "c", "data_format NCHW is not supported");
+    GB_EXPECT_ERROR(g, "c", "data_format NCHW is not supported");
     g = tf_graph_new();
     gb_placeholder(g, "dy", TF_DT_FLOAT, 4, (int64_t[]){1, 2, 2, 1});
     gb_placeholder(g, "sizes", TF_DT_INT32, 1, (int64_t[]){4});
     gb_const(g, "f", TF_DT_FLOAT, 4, (int64_t[]){1, 1, 1, 1}, (float[]){1});
     gb_node(g, "c", "Conv2DBackpropInput", 3, (const char *[]){"sizes", "f", "dy"});
-    EXPECT_ERROR(g, "c", "input 0 must be a constant known at convert time");
+    GB_EXPECT_ERROR(g, "c", "input 0 must be a constant known at convert time");
 
     /* BatchMatMul: batch dims that do not broadcast; one input. */
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 3, (int64_t[]){2, 2, 3});
     gb_placeholder(g, "y", TF_DT_FLOAT, 3, (int64_t[]){3, 3, 2});
     gb_node2(g, "m", "BatchMatMulV2", "x", "y");
-    EXPECT_ERROR(g, "m", "batch dims of a float32[2,2,3] and b float32[3,3,2] do not broadcast");
+    GB_EXPECT_ERROR(g, "m", "batch dims of a float32[2,2,3] and b float32[3,3,2] do not broadcast");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 3, (int64_t[]){2, 2, 3});
     gb_node2(g, "m", "BatchMatMulV2", "x", NULL);
-    EXPECT_ERROR(g, "m", "expected 2 inputs, got 1");
+    GB_EXPECT_ERROR(g, "m", "expected 2 inputs, got 1");
 }
 
 int main(void) {

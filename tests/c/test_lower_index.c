@@ -42,49 +42,13 @@ static void scalar_f(tf_graph *g, const char *name, float v) { gb_const(g, name,
  * *p and frees it. */
 static bool convert_run(tf_graph *g, int n_out, const char *const *outputs, const void *const *inputs,
                         kc_program *p) {
-    kc_options opt = {.outputs = outputs, .n_outputs = n_out};
-    memset(p, 0, sizeof *p);
-    bool ok = kc_convert(g, &opt, p);
-    tf_graph_free(g);
-    if (!ok) {
-        fprintf(stderr, "  convert: %s\n", kc_last_error());
-        CHECK(ok);
-        return false;
-    }
-    gb_bundle b = {0};
-    size_t sizes[MAX_OUT];
     void *outs[MAX_OUT];
-    for (int k = 0; k < n_out; k++) {
-        sizes[k] = kn_tensor_bytes(&p->tensors[p->outputs[k]].t);
-        outs[k] = out[k].b;
-        CHECK(sizes[k] <= sizeof out[k]);
-    }
+    for (int k = 0; k < MAX_OUT; k++) outs[k] = out[k].b;
     const void *x_only[1] = {x_data};
-    CHECK(kc_build_bundle(p, &b.bytes, &b.size, &b.stats));
-    kiln_status st = gb_run(&b, inputs ? inputs : x_only, p->n_inputs, outs, sizes, n_out);
-    if (st != KILN_OK) fprintf(stderr, "  run: %s\n", kiln_last_error());
-    CHECK(st == KILN_OK);
-    free(b.bytes);
-    return st == KILN_OK;
+    return gb_convert_run(g, n_out, outputs, inputs ? inputs : x_only, outs, sizeof out[0], p);
 }
 
-/* Output k of p has this dtype and shape (dims after rank). */
-static bool shape_is(const kc_program *p, int k, kiln_dtype dtype, int rank, ...) {
-    const kn_tensor *t = &p->tensors[p->outputs[k]].t;
-    bool same = t->dtype == dtype && t->rank == rank;
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) same = same && t->dims[i] == va_arg(ap, int);
-    va_end(ap);
-    if (!same) fprintf(stderr, "  output %d is %s\n", k, kc_shape(t));
-    return same;
-}
 
-static int count_steps(const kc_program *p, int op) {
-    int n = 0;
-    for (int i = 0; i < p->n_steps; i++) n += p->steps[i].op == op;
-    return n;
-}
 
 static bool ints_equal(const int32_t *got, const int32_t *want, size_t n) {
     bool ok = true;
@@ -96,20 +60,6 @@ static bool ints_equal(const int32_t *got, const int32_t *want, size_t n) {
     return ok;
 }
 
-/* Converting g (freed here) for `output` fails with a message containing `needle`. */
-#define EXPECT_ERROR(g, output, needle) expect_error(__LINE__, g, output, needle)
-static void expect_error(int line, tf_graph *g, const char *output, const char *needle) {
-    kc_options opt = {.outputs = &output, .n_outputs = 1};
-    kc_program p = {0};
-    bool ok = kc_convert(g, &opt, &p);
-    if (ok || !strstr(kc_last_error(), needle)) {
-        fprintf(stderr, "%s:%d: conversion %s \"%s\", want an error with \"%s\"\n", __FILE__, line,
-                ok ? "succeeded" : "failed with", ok ? "" : kc_last_error(), needle);
-        check_failures++;
-    }
-    kc_program_free(&p);
-    tf_graph_free(g);
-}
 
 /* ---- Gather -------------------------------------------------------------- */
 
@@ -122,8 +72,8 @@ static void gather_v2_negative_axis(void) {
     kc_program p;
     const char *name = "gather";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 2));
-        CHECK(count_steps(&p, KN_OP_GATHER) == 1);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 2));
+        CHECK(gb_count_steps(&p, KN_OP_GATHER) == 1);
         float want[12] = {3, 0, 7, 4, 11, 8, 15, 12, 19, 16, 23, 20};
         CHECK_ARRAY_NEAR(out[0].f, want, 12, 0);
     }
@@ -140,7 +90,7 @@ static void gather_v2_batch_dims(void) {
     kc_program p;
     const char *name = "gather";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 2));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 2));
         float want[12] = {1, 2, 5, 6, 9, 10, 12, 15, 16, 19, 20, 23};
         CHECK_ARRAY_NEAR(out[0].f, want, 12, 0);
     }
@@ -157,7 +107,7 @@ static void gather_old_op_and_folding(void) {
     kc_program p;
     const char *name = "gather";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
         CHECK_ARRAY_NEAR(out[0].f, x_data + 12, 12, 0);
         CHECK_ARRAY_NEAR(out[0].f + 12, x_data + 12, 12, 0);
     }
@@ -193,8 +143,8 @@ static void gather_nd(void) {
     kc_program p;
     const char *names[2] = {"rows", "elems"};
     if (convert_run(g, 2, names, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 2, 2, 4));
-        CHECK(shape_is(&p, 1, KILN_FLOAT32, 1, 2));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 2, 2, 4));
+        CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 1, 2));
         float want_rows[8] = {20, 21, 22, 23, 4, 5, 6, 7}, want_elems[2] = {15, 9};
         CHECK_ARRAY_NEAR(out[0].f, want_rows, 8, 0);
         CHECK_ARRAY_NEAR(out[1].f, want_elems, 2, 0);
@@ -218,7 +168,7 @@ static void select_v1_rows(void) {
     uint8_t c[2] = {1, 0};
     const void *inputs[2] = {x_data, c};
     if (convert_run(g, 1, &name, inputs, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
         CHECK_ARRAY_NEAR(out[0].f, x_data, 12, 0);
         CHECK_ARRAY_NEAR(out[0].f + 12, minus, 12, 0);
     }
@@ -249,7 +199,7 @@ static void select_v2_broadcast(void) {
     kc_program p;
     const char *name = "sel";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
         bool ok = true;
         for (int i = 0; i < 24; i++) ok = ok && out[0].f[i] == (c[(i / 4) % 3] ? x_data[i] : 0);
         CHECK(ok);
@@ -275,8 +225,8 @@ static void arg_max_min(void) {
     kc_program p;
     const char *names[2] = {"amax", "amin"};
     if (convert_run(g, 2, names, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_INT32, 2, 2, 3));
-        CHECK(shape_is(&p, 1, KILN_INT32, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_INT32, 2, 2, 3));
+        CHECK(gb_output_is(&p, 1, KILN_INT32, 2, 3, 4));
         /* Rows of x mod 5: {0,1,2,3} {4,0,1,2} {3,4,0,1} {2,3,4,0} {1,2,3,4} {0,1,2,3} */
         int32_t want_max[6] = {3, 0, 1, 2, 3, 3}, want_min[12];
         for (int i = 0; i < 12; i++) want_min[i] = 1;
@@ -298,9 +248,9 @@ static void topk_v2_and_v1(void) {
     kc_program p;
     const char *names[2] = {"top", "top:1"};
     if (convert_run(g, 2, names, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 2));
-        CHECK(shape_is(&p, 1, KILN_INT32, 3, 2, 3, 2));
-        CHECK(count_steps(&p, KN_OP_TOPK) == 1);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 2));
+        CHECK(gb_output_is(&p, 1, KILN_INT32, 3, 2, 3, 2));
+        CHECK(gb_count_steps(&p, KN_OP_TOPK) == 1);
         bool ok = true;
         for (int r = 0; r < 6; r++)
             ok = ok && out[0].f[2 * r] == (float)(4 * r + 3) && out[0].f[2 * r + 1] == (float)(4 * r + 2) &&
@@ -315,7 +265,7 @@ static void topk_v2_and_v1(void) {
     gb_attr_i(g, n, "k", 4);
     const char *idx_only = "top:1";
     if (convert_run(g, 1, &idx_only, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_INT32, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_INT32, 3, 2, 3, 4));
         bool ok = true;
         for (int i = 0; i < 24; i++) ok = ok && out[0].i[i] == i % 4;
         CHECK(ok);
@@ -339,7 +289,7 @@ static void sparse_to_dense(void) {
     int32_t idx[6] = {0, 1, 2, 3, 3, 0};
     const void *inputs[1] = {idx};
     if (convert_run(g, 1, &name, inputs, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 2, 3, 4));
         float want[12] = {0.5f, 5, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 6};
         CHECK_ARRAY_NEAR(out[0].f, want, 12, 0);
     }
@@ -379,8 +329,8 @@ static void one_hot(void) {
     int32_t idx[4] = {2, -1, 0, 3};
     const void *inputs[1] = {idx};
     if (convert_run(g, 2, names, inputs, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 2, 4, 3));
-        CHECK(shape_is(&p, 1, KILN_FLOAT32, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 2, 4, 3));
+        CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 2, 3, 4));
         float want_last[12] = {-1, -1, 5, -1, -1, -1, 5, -1, -1, -1, -1, -1};
         float want_first[12] = {-1, -1, 5, -1, -1, -1, -1, -1, 5, -1, -1, -1};
         CHECK_ARRAY_NEAR(out[0].f, want_last, 12, 0);
@@ -400,7 +350,7 @@ static void one_hot(void) {
     uint8_t ib[4] = {1, 0, 255, 1};
     const void *in_b[1] = {ib};
     if (convert_run(g, 1, &name, in_b, &p)) {
-        CHECK(shape_is(&p, 0, KILN_INT32, 3, 2, 2, 2));
+        CHECK(gb_output_is(&p, 0, KILN_INT32, 3, 2, 2, 2));
         /* y[a][d][b] = i[a][b] == d */
         int32_t want[8] = {0, 1, 1, 0, 0, 0, 0, 1};
         CHECK(ints_equal(out[0].i, want, 8));
@@ -415,35 +365,35 @@ static void lowering_errors(void) {
     ints(g, "i", 1, (int64_t[]){1}, (int32_t[]){0});
     gb_placeholder(g, "axis", TF_DT_INT32, 0, NULL);
     gb_node(g, "gather", "GatherV2", 3, (const char *[]){"x", "i", "axis"});
-    EXPECT_ERROR(g, "gather", "input 2 must be a constant");
+    GB_EXPECT_ERROR(g, "gather", "input 2 must be a constant");
 
     g = graph_x();
     ints(g, "i", 1, (int64_t[]){1}, (int32_t[]){0});
     scalar_i(g, "axis", -4);
     gb_node(g, "gather", "GatherV2", 3, (const char *[]){"x", "i", "axis"});
-    EXPECT_ERROR(g, "gather", "axis -4 is out of range for float32[2,3,4]");
+    GB_EXPECT_ERROR(g, "gather", "axis -4 is out of range for float32[2,3,4]");
 
     g = graph_x();
     ints(g, "i", 1, (int64_t[]){1}, (int32_t[]){0});
     scalar_i(g, "axis", 0);
     tf_node *n = gb_node(g, "gather", "GatherV2", 3, (const char *[]){"x", "i", "axis"});
     gb_attr_i(g, n, "batch_dims", 1);
-    EXPECT_ERROR(g, "gather", "batch_dims 1 must be in [0, 0]");
+    GB_EXPECT_ERROR(g, "gather", "batch_dims 1 must be in [0, 0]");
 
     g = graph_x();
     scalar_i(g, "d", 3);
     gb_node2(g, "am", "ArgMax", "x", "d");
-    EXPECT_ERROR(g, "am", "axis 3 is out of range");
+    GB_EXPECT_ERROR(g, "am", "axis 3 is out of range");
 
     g = graph_x();
     gb_placeholder(g, "c", TF_DT_BOOL, 1, (int64_t[]){3});
     gb_node(g, "sel", "Select", 3, (const char *[]){"c", "x", "x"});
-    EXPECT_ERROR(g, "sel", "one value per row");
+    GB_EXPECT_ERROR(g, "sel", "one value per row");
 
     g = graph_x();
     scalar_i(g, "k", 5);
     gb_node2(g, "top", "TopKV2", "x", "k");
-    EXPECT_ERROR(g, "top", "k 5 must be in [0, 4]");
+    GB_EXPECT_ERROR(g, "top", "k 5 must be in [0, 4]");
 
     g = tf_graph_new();
     gb_placeholder(g, "i", TF_DT_INT32, 1, (int64_t[]){2});
@@ -452,14 +402,14 @@ static void lowering_errors(void) {
     scalar_f(g, "off", 0);
     n = gb_node(g, "hot", "OneHot", 4, (const char *[]){"i", "depth", "on", "off"});
     gb_attr_i(g, n, "axis", -2);
-    EXPECT_ERROR(g, "hot", "axis -2 must be -1 or in [0, 1]");
+    GB_EXPECT_ERROR(g, "hot", "axis -2 must be -1 or in [0, 1]");
 
     g = tf_graph_new();
     gb_placeholder(g, "idx", TF_DT_INT32, 1, (int64_t[]){2});
     gb_placeholder(g, "shape", TF_DT_INT32, 1, (int64_t[]){1});
     scalar_f(g, "v", 1);
     gb_node(g, "dense", "SparseToDense", 4, (const char *[]){"idx", "shape", "v", "v"});
-    EXPECT_ERROR(g, "dense", "input 1 must be a constant");
+    GB_EXPECT_ERROR(g, "dense", "input 1 must be a constant");
 }
 
 int main(void) {

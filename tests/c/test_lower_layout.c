@@ -41,64 +41,14 @@ static void scalar_f(tf_graph *g, const char *name, float v) { gb_const(g, name,
  * k into out[k]. The caller checks shapes in *p and frees it. */
 static bool convert_run(tf_graph *g, int n_out, const char *const *outputs, const void *const *inputs,
                         kc_program *p) {
-    kc_options opt = {.outputs = outputs, .n_outputs = n_out};
-    memset(p, 0, sizeof *p);
-    bool ok = kc_convert(g, &opt, p);
-    tf_graph_free(g);
-    if (!ok) {
-        fprintf(stderr, "  convert: %s\n", kc_last_error());
-        CHECK(ok);
-        return false;
-    }
-    gb_bundle b = {0};
-    size_t sizes[MAX_OUT];
     void *outs[MAX_OUT];
-    for (int k = 0; k < n_out; k++) {
-        sizes[k] = kn_tensor_bytes(&p->tensors[p->outputs[k]].t);
-        outs[k] = out[k].b;
-        CHECK(sizes[k] <= sizeof out[k]);
-    }
+    for (int k = 0; k < MAX_OUT; k++) outs[k] = out[k].b;
     const void *x_only[1] = {x_data};
-    CHECK(kc_build_bundle(p, &b.bytes, &b.size, &b.stats));
-    kiln_status st = gb_run(&b, inputs ? inputs : x_only, p->n_inputs, outs, sizes, n_out);
-    if (st != KILN_OK) fprintf(stderr, "  run: %s\n", kiln_last_error());
-    CHECK(st == KILN_OK);
-    free(b.bytes);
-    return st == KILN_OK;
+    return gb_convert_run(g, n_out, outputs, inputs ? inputs : x_only, outs, sizeof out[0], p);
 }
 
-/* Output k of p has this dtype and shape (dims after rank). */
-static bool shape_is(const kc_program *p, int k, kiln_dtype dtype, int rank, ...) {
-    const kn_tensor *t = &p->tensors[p->outputs[k]].t;
-    bool same = t->dtype == dtype && t->rank == rank;
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) same = same && t->dims[i] == va_arg(ap, int);
-    va_end(ap);
-    if (!same) fprintf(stderr, "  output %d is %s\n", k, kc_shape(t));
-    return same;
-}
 
-static int count_steps(const kc_program *p, int op) {
-    int n = 0;
-    for (int i = 0; i < p->n_steps; i++) n += p->steps[i].op == op;
-    return n;
-}
 
-/* Converting g (freed here) for `output` fails with a message containing `needle`. */
-#define EXPECT_ERROR(g, output, needle) expect_error(__LINE__, g, output, needle)
-static void expect_error(int line, tf_graph *g, const char *output, const char *needle) {
-    kc_options opt = {.outputs = &output, .n_outputs = 1};
-    kc_program p = {0};
-    bool ok = kc_convert(g, &opt, &p);
-    if (ok || !strstr(kc_last_error(), needle)) {
-        fprintf(stderr, "%s:%d: conversion %s \"%s\", want an error with \"%s\"\n", __FILE__, line,
-                ok ? "succeeded" : "failed with", ok ? "" : kc_last_error(), needle);
-        check_failures++;
-    }
-    kc_program_free(&p);
-    tf_graph_free(g);
-}
 
 /* x[i][j][k] */
 static float xv(int i, int j, int k) { return (float)(12 * i + 4 * j + k); }
@@ -233,9 +183,9 @@ static void strided_slice_empty_and_identity(void) {
     kc_program p;
     const char *name = "ss";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(count_steps(&p, KN_OP_SLICE) == 0);
+        CHECK(gb_count_steps(&p, KN_OP_SLICE) == 0);
         CHECK(p.n_steps == 1); /* the output's own copy of the input */
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
         CHECK(memcmp(out[0].f, x_data, sizeof x_data) == 0);
     }
     kc_program_free(&p);
@@ -244,8 +194,8 @@ static void strided_slice_empty_and_identity(void) {
     strided_slice(g, "ss", "x", 3, (int32_t[]){0, 0, 1}, (int32_t[]){0, 0, 3}, (int32_t[]){1, 1, 1},
                   (int[5]){0, 0, 2, 1});
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(p.n_steps == 2 && count_steps(&p, KN_OP_SLICE) == 1 && count_steps(&p, KN_OP_RESHAPE) == 1);
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 4, 1, 2, 3, 2));
+        CHECK(p.n_steps == 2 && gb_count_steps(&p, KN_OP_SLICE) == 1 && gb_count_steps(&p, KN_OP_RESHAPE) == 1);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 1, 2, 3, 2));
         CHECK(out[0].f[0] == 1 && out[0].f[1] == 2 && out[0].f[11] == 22);
     }
     kc_program_free(&p);
@@ -276,19 +226,19 @@ static void strided_slice_errors(void) {
         gb_attr_i(g, node, "begin_mask", cases[c].masks[0]);
         gb_attr_i(g, node, "ellipsis_mask", cases[c].masks[2]);
         gb_attr_i(g, node, "shrink_axis_mask", cases[c].masks[4]);
-        EXPECT_ERROR(g, "ss", cases[c].needle);
+        GB_EXPECT_ERROR(g, "ss", cases[c].needle);
     }
     /* begin must be known at convert time. */
     tf_graph *g = graph_x();
     gb_placeholder(g, "b", TF_DT_INT32, 1, (int64_t[]){3});
     ints(g, "e", 3, (int32_t[]){1, 1, 1});
     gb_node(g, "ss", "StridedSlice", 4, (const char *[]){"x", "b", "e", "e"});
-    EXPECT_ERROR(g, "ss", "input 1 must be a constant");
+    GB_EXPECT_ERROR(g, "ss", "input 1 must be a constant");
     /* More than 8 dims after new axes. */
     g = graph_x();
     strided_slice(g, "ss", "x", 6, (int32_t[]){0, 0, 0, 0, 0, 0}, (int32_t[]){0, 0, 0, 0, 0, 0},
                   (int32_t[]){1, 1, 1, 1, 1, 1}, (int[5]){0, 0, 0, 63});
-    EXPECT_ERROR(g, "ss", "more than 8 dims");
+    GB_EXPECT_ERROR(g, "ss", "more than 8 dims");
 }
 
 /* Shape -> StridedSlice -> Pack -> Reshape, the Keras Reshape idiom: the
@@ -305,8 +255,8 @@ static void shape_arithmetic_folds(void) {
     kc_program p;
     const char *name = "y";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(p.n_steps == 1 && count_steps(&p, KN_OP_RESHAPE) == 1);
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 6, 2));
+        CHECK(p.n_steps == 1 && gb_count_steps(&p, KN_OP_RESHAPE) == 1);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 6, 2));
         CHECK(memcmp(out[0].f, x_data, sizeof x_data) == 0);
     }
     kc_program_free(&p);
@@ -322,7 +272,7 @@ static void slice_with_minus_one(void) {
     kc_program p;
     const char *name = "s";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 2, 3));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 2, 3));
         float want[12] = {5, 6, 7, 9, 10, 11, 17, 18, 19, 21, 22, 23};
         CHECK_ARRAY_NEAR(out[0].f, want, 12, 0);
     }
@@ -331,11 +281,11 @@ static void slice_with_minus_one(void) {
     ints(g, "begin", 3, (int32_t[]){0, 1, 1});
     ints(g, "size", 3, (int32_t[]){-1, 3, -1});
     gb_node(g, "s", "Slice", 3, (const char *[]){"x", "begin", "size"});
-    EXPECT_ERROR(g, "s", "begin 1 and size 3 do not fit dim 1");
+    GB_EXPECT_ERROR(g, "s", "begin 1 and size 3 do not fit dim 1");
     g = graph_x();
     ints(g, "begin", 2, (int32_t[]){0, 1});
     gb_node(g, "s", "Slice", 3, (const char *[]){"x", "begin", "begin"});
-    EXPECT_ERROR(g, "s", "expected 3");
+    GB_EXPECT_ERROR(g, "s", "expected 3");
 }
 
 /* One Split node with num_split outputs along `axis`; checks each piece's
@@ -382,17 +332,17 @@ static void split_axes(void) {
     scalar_i(g, "axis", 1);
     gb_attr_i(g, gb_node2(g, "split", "Split", "axis", "x"), "num_split", 1);
     name = "split";
-    if (convert_run(g, 1, &name, NULL, &p)) CHECK(count_steps(&p, KN_OP_SLICE) == 0);
+    if (convert_run(g, 1, &name, NULL, &p)) CHECK(gb_count_steps(&p, KN_OP_SLICE) == 0);
     kc_program_free(&p);
 
     g = graph_x();
     scalar_i(g, "axis", 1);
     gb_attr_i(g, gb_node2(g, "split", "Split", "axis", "x"), "num_split", 2);
-    EXPECT_ERROR(g, "split", "does not split into 2 equal pieces");
+    GB_EXPECT_ERROR(g, "split", "does not split into 2 equal pieces");
     g = graph_x();
     scalar_i(g, "axis", 3);
     gb_attr_i(g, gb_node2(g, "split", "Split", "axis", "x"), "num_split", 2);
-    EXPECT_ERROR(g, "split", "axis 3 is out of range for rank 3");
+    GB_EXPECT_ERROR(g, "split", "axis 3 is out of range for rank 3");
 }
 
 static void split_v(void) {
@@ -404,9 +354,9 @@ static void split_v(void) {
     gb_attr_i(g, node, "num_split", 3);
     kc_program p;
     if (convert_run(g, 3, (const char *[]){"sv", "sv:1", "sv:2"}, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 2, 4));
-        CHECK(shape_is(&p, 1, KILN_FLOAT32, 3, 2, 0, 4));
-        CHECK(shape_is(&p, 2, KILN_FLOAT32, 3, 2, 1, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 2, 4));
+        CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 3, 2, 0, 4));
+        CHECK(gb_output_is(&p, 2, KILN_FLOAT32, 3, 2, 1, 4));
         float want0[16] = {0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 16, 17, 18, 19};
         float want2[8] = {8, 9, 10, 11, 20, 21, 22, 23};
         CHECK_ARRAY_NEAR(out[0].f, want0, 16, 0);
@@ -419,8 +369,8 @@ static void split_v(void) {
     scalar_i(g, "axis", 2);
     gb_attr_i(g, gb_node(g, "sv", "SplitV", 3, (const char *[]){"x", "sizes", "axis"}), "num_split", 2);
     if (convert_run(g, 2, (const char *[]){"sv", "sv:1"}, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 1));
-        CHECK(shape_is(&p, 1, KILN_FLOAT32, 3, 2, 3, 3));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 1));
+        CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 3, 2, 3, 3));
         CHECK(out[0].f[1] == 4 && out[1].f[0] == 1 && out[1].f[3] == 5);
     }
     kc_program_free(&p);
@@ -434,7 +384,7 @@ static void split_v(void) {
         ints(g, "sizes", 2, bad[c].sizes);
         scalar_i(g, "axis", 2);
         gb_attr_i(g, gb_node(g, "sv", "SplitV", 3, (const char *[]){"x", "sizes", "axis"}), "num_split", 2);
-        EXPECT_ERROR(g, "sv", bad[c].needle);
+        GB_EXPECT_ERROR(g, "sv", bad[c].needle);
     }
 }
 
@@ -452,7 +402,7 @@ static void unpack_axes(void) {
         if (cases[c].axis) gb_attr_i(g, node, "axis", cases[c].axis); /* 0 by default */
         kc_program p;
         if (convert_run(g, 2, (const char *[]){"u", "u:1"}, NULL, &p)) {
-            CHECK(shape_is(&p, 1, KILN_FLOAT32, 2, cases[c].rank0, cases[c].rank1));
+            CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 2, cases[c].rank0, cases[c].rank1));
             CHECK(out[1].f[0] == cases[c].first1 && out[1].f[1] == cases[c].second1);
             CHECK(out[0].f[0] == 0);
         }
@@ -460,7 +410,7 @@ static void unpack_axes(void) {
     }
     tf_graph *g = graph_x();
     gb_attr_i(g, gb_node2(g, "u", "Unpack", "x", NULL), "num", 3);
-    EXPECT_ERROR(g, "u", "num is 3, dim 0");
+    GB_EXPECT_ERROR(g, "u", "num is 3, dim 0");
 }
 
 /* Pack of two inputs a, b = float32[2,2] (a = 0..3, b = 10..13) and a constant c. */
@@ -477,7 +427,7 @@ static void check_pack(int line, int axis, int d0, int d1, int d2, const float *
     const char *name = "pack";
     if (convert_run(g, 1, &name, (const void *[]){a, b}, &p)) {
         const kn_tensor *t = &p.tensors[p.outputs[0]].t;
-        if (!shape_is(&p, 0, KILN_FLOAT32, 3, d0, d1, d2) || memcmp(out[0].f, want, 12 * sizeof(float))) {
+        if (!gb_output_is(&p, 0, KILN_FLOAT32, 3, d0, d1, d2) || memcmp(out[0].f, want, 12 * sizeof(float))) {
             fprintf(stderr, "%s:%d: Pack axis %d gave %s\n", __FILE__, line, axis, kc_shape(t));
             check_failures++;
         }
@@ -500,7 +450,7 @@ static void pack_axes(void) {
     kc_program p;
     const char *name = "pack";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(p.n_steps == 0 && shape_is(&p, 0, KILN_INT32, 1, 2));
+        CHECK(p.n_steps == 0 && gb_output_is(&p, 0, KILN_INT32, 1, 2));
         CHECK(out[0].i[0] == 7 && out[0].i[1] == -2);
     }
     kc_program_free(&p);
@@ -508,10 +458,10 @@ static void pack_axes(void) {
     g = graph_x();
     gb_const(g, "c", TF_DT_FLOAT, 2, (int64_t[]){2, 2}, (float[]){0, 0, 0, 0});
     gb_attr_i(g, gb_node(g, "pack", "Pack", 2, (const char *[]){"x", "c"}), "N", 2);
-    EXPECT_ERROR(g, "pack", "Pack needs one shape");
+    GB_EXPECT_ERROR(g, "pack", "Pack needs one shape");
     g = graph_x();
     gb_attr_i(g, gb_node2(g, "pack", "Pack", "x", NULL), "axis", 4);
-    EXPECT_ERROR(g, "pack", "axis 4 is out of range for rank 4");
+    GB_EXPECT_ERROR(g, "pack", "axis 4 is out of range for rank 4");
 }
 
 /* ---- Tile, Transpose, BroadcastTo ---------------------------------------- */
@@ -528,16 +478,16 @@ static void tile_and_transpose(void) {
     gb_node2(g, "tr1", "Transpose", "x", "same");
     kc_program p;
     if (convert_run(g, 4, (const char *[]){"tile", "tr", "tile1", "tr1"}, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 6, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 6, 4));
         for (int i = 0; i < 2; i++)
             for (int j = 0; j < 6; j++)
                 for (int k = 0; k < 4; k++) CHECK(out[0].f[(i * 6 + j) * 4 + k] == xv(i, j % 3, k));
-        CHECK(shape_is(&p, 1, KILN_FLOAT32, 3, 4, 2, 3));
+        CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 3, 4, 2, 3));
         for (int k = 0; k < 4; k++)
             for (int i = 0; i < 2; i++)
                 for (int j = 0; j < 3; j++) CHECK(out[1].f[(k * 2 + i) * 3 + j] == xv(i, j, k));
         /* Identity multiples and perm emit nothing: only the outputs' own copies of x. */
-        CHECK(count_steps(&p, KN_OP_TILE) == 1 && count_steps(&p, KN_OP_TRANSPOSE) == 1);
+        CHECK(gb_count_steps(&p, KN_OP_TILE) == 1 && gb_count_steps(&p, KN_OP_TRANSPOSE) == 1);
         CHECK(memcmp(out[2].f, x_data, sizeof x_data) == 0 && memcmp(out[3].f, x_data, sizeof x_data) == 0);
     }
     kc_program_free(&p);
@@ -546,17 +496,17 @@ static void tile_and_transpose(void) {
     ints(g, "m", 3, (int32_t[]){1, 0, 2});
     gb_node2(g, "tile", "Tile", "x", "m");
     const char *name = "tile";
-    if (convert_run(g, 1, &name, NULL, &p)) CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 0, 8));
+    if (convert_run(g, 1, &name, NULL, &p)) CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 0, 8));
     kc_program_free(&p);
 
     g = graph_x();
     ints(g, "perm", 3, (int32_t[]){2, 0, 2});
     gb_node2(g, "tr", "Transpose", "x", "perm");
-    EXPECT_ERROR(g, "tr", "perm [2,0,2] is not a permutation of 0..2");
+    GB_EXPECT_ERROR(g, "tr", "perm [2,0,2] is not a permutation of 0..2");
     g = graph_x();
     ints(g, "m", 2, (int32_t[]){1, 2});
     gb_node2(g, "tile", "Tile", "x", "m");
-    EXPECT_ERROR(g, "tile", "multiples has 2 values, expected 3");
+    GB_EXPECT_ERROR(g, "tile", "multiples has 2 values, expected 3");
 }
 
 static void broadcast_to(void) {
@@ -569,17 +519,17 @@ static void broadcast_to(void) {
     float v[3] = {1, 2, 3};
     kc_program p;
     if (convert_run(g, 2, (const char *[]){"b", "b1"}, (const void *[]){v}, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 3, 2, 3, 4));
         for (int i = 0; i < 24; i++) CHECK(out[0].f[i] == v[(i / 4) % 3]);
-        CHECK(shape_is(&p, 1, KILN_FLOAT32, 2, 3, 1) && out[1].f[2] == 3);
-        CHECK(count_steps(&p, KN_OP_TILE) == 1);
+        CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 2, 3, 1) && out[1].f[2] == 3);
+        CHECK(gb_count_steps(&p, KN_OP_TILE) == 1);
     }
     kc_program_free(&p);
     g = tf_graph_new();
     gb_placeholder(g, "v", TF_DT_FLOAT, 2, (int64_t[]){3, 1});
     ints(g, "shape", 2, (int32_t[]){2, 1});
     gb_node2(g, "b", "BroadcastTo", "v", "shape");
-    EXPECT_ERROR(g, "b", "cannot broadcast float32[3,1] to [2,1]");
+    GB_EXPECT_ERROR(g, "b", "cannot broadcast float32[3,1] to [2,1]");
 }
 
 /* ---- Block rearrangements ------------------------------------------------ */
@@ -595,10 +545,10 @@ static void depth_space_round_trip(void) {
     kc_program p;
     if (convert_run(g, 2, (const char *[]){"d2s", "s2d"}, NULL, &p)) {
         /* out[0, h*2 + i, w*2 + j, c] = x[0, h, w, (i*2 + j)*2 + c], x[0,0,w,ch] = 8w + ch */
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 4, 1, 2, 4, 2));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 1, 2, 4, 2));
         float want[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
         CHECK_ARRAY_NEAR(out[0].f, want, 16, 0);
-        CHECK(shape_is(&p, 1, KILN_FLOAT32, 4, 1, 1, 2, 8));
+        CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 4, 1, 1, 2, 8));
         CHECK_ARRAY_NEAR(out[1].f, x_data, 16, 0);
     }
     kc_program_free(&p);
@@ -608,7 +558,7 @@ static void depth_space_round_trip(void) {
     gb_attr_i(g, gb_node2(g, "s2d", "SpaceToDepth", "x", NULL), "block_size", 2);
     const char *name = "s2d";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 4, 1, 1, 2, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 1, 1, 2, 4));
         float want[8] = {0, 1, 4, 5, 2, 3, 6, 7};
         CHECK_ARRAY_NEAR(out[0].f, want, 8, 0);
     }
@@ -617,17 +567,17 @@ static void depth_space_round_trip(void) {
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){1, 1, 2, 6});
     gb_attr_i(g, gb_node2(g, "d2s", "DepthToSpace", "x", NULL), "block_size", 2);
-    EXPECT_ERROR(g, "d2s", "not a multiple of 4");
+    GB_EXPECT_ERROR(g, "d2s", "not a multiple of 4");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){1, 3, 2, 1});
     gb_attr_i(g, gb_node2(g, "s2d", "SpaceToDepth", "x", NULL), "block_size", 2);
-    EXPECT_ERROR(g, "s2d", "not multiples of 2");
+    GB_EXPECT_ERROR(g, "s2d", "not multiples of 2");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){1, 2, 2, 4});
     tf_node *nchw = gb_node2(g, "d2s", "DepthToSpace", "x", NULL);
     gb_attr_i(g, nchw, "block_size", 2);
     gb_attr_s(g, nchw, "data_format", "NCHW");
-    EXPECT_ERROR(g, "d2s", "data_format NCHW is not supported");
+    GB_EXPECT_ERROR(g, "d2s", "data_format NCHW is not supported");
 }
 
 /* TF's SpaceToBatchND written from its definition: out[(blk)*B + b, s..., r]
@@ -711,7 +661,7 @@ static void space_to_batch_and_back(void) {
     kc_program p;
     const char *name = "s2b";
     if (convert_run(g, 1, &name, (const void *[]){x}, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 4, 4, 1, 1, 1));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 4, 1, 1, 1));
         CHECK_ARRAY_NEAR(out[0].f, x, 4, 0);
     }
     kc_program_free(&p);
@@ -722,7 +672,7 @@ static void space_to_batch_and_back(void) {
     gb_const(g, "pads", TF_DT_INT32, 2, (int64_t[]){2, 2}, (int32_t[]){0, 0, 0, 1});
     gb_node(g, "s2b", "SpaceToBatchND", 3, (const char *[]){"x", "block", "pads"});
     if (convert_run(g, 1, &name, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 4, 4, 1, 2, 1));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 4, 4, 1, 2, 1));
         float want[8] = {0, 2, 1, 0, 3, 5, 4, 0};
         CHECK_ARRAY_NEAR(out[0].f, want, 8, 0);
     }
@@ -741,19 +691,19 @@ static void space_to_batch_and_back(void) {
     ints(g, "block", 2, (int32_t[]){2, 2});
     gb_const(g, "pads", TF_DT_INT32, 2, (int64_t[]){2, 2}, (int32_t[]){0, 0, 0, 1});
     gb_node(g, "s2b", "SpaceToBatchND", 3, (const char *[]){"x", "block", "pads"});
-    EXPECT_ERROR(g, "s2b", "padded dim 1 of float32[1,3,3,1] (3) is not a multiple of its block 2");
+    GB_EXPECT_ERROR(g, "s2b", "padded dim 1 of float32[1,3,3,1] (3) is not a multiple of its block 2");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){3, 2, 2, 1});
     ints(g, "block", 2, (int32_t[]){2, 2});
     gb_const(g, "crops", TF_DT_INT32, 2, (int64_t[]){2, 2}, (int32_t[]){0, 0, 0, 0});
     gb_node(g, "b2s", "BatchToSpaceND", 3, (const char *[]){"x", "block", "crops"});
-    EXPECT_ERROR(g, "b2s", "batch of float32[3,2,2,1] is not a multiple of the 4 blocks");
+    GB_EXPECT_ERROR(g, "b2s", "batch of float32[3,2,2,1] is not a multiple of the 4 blocks");
     g = tf_graph_new();
     gb_placeholder(g, "x", TF_DT_FLOAT, 4, (int64_t[]){4, 2, 2, 1});
     ints(g, "block", 2, (int32_t[]){2, 2});
     gb_const(g, "crops", TF_DT_INT32, 2, (int64_t[]){2, 2}, (int32_t[]){3, 2, 0, 0});
     gb_node(g, "b2s", "BatchToSpaceND", 3, (const char *[]){"x", "block", "crops"});
-    EXPECT_ERROR(g, "b2s", "crops 3, 2 of dim 1 exceed its 4 elements");
+    GB_EXPECT_ERROR(g, "b2s", "crops 3, 2 of dim 1 exceed its 4 elements");
 }
 
 /* ---- Fill, ZerosLike, OnesLike, Size, Rank, Range, Cast ------------------ */
@@ -776,28 +726,28 @@ static void fill_and_likes(void) {
     kc_program p;
     if (convert_run(g, 6, (const char *[]){"fill", "fill_v", "fill_0", "zeros", "ones_i", "ones_b"},
                     (const void *[]){x_data, &v}, &p)) {
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 2, 2, 3));
-        CHECK(shape_is(&p, 1, KILN_FLOAT32, 2, 2, 3));
-        CHECK(shape_is(&p, 2, KILN_FLOAT32, 2, 2, 0));
-        CHECK(shape_is(&p, 3, KILN_FLOAT32, 3, 2, 3, 4));
-        CHECK(shape_is(&p, 4, KILN_INT32, 3, 2, 3, 4));
-        CHECK(shape_is(&p, 5, KILN_BOOL, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 2, 2, 3));
+        CHECK(gb_output_is(&p, 1, KILN_FLOAT32, 2, 2, 3));
+        CHECK(gb_output_is(&p, 2, KILN_FLOAT32, 2, 2, 0));
+        CHECK(gb_output_is(&p, 3, KILN_FLOAT32, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 4, KILN_INT32, 3, 2, 3, 4));
+        CHECK(gb_output_is(&p, 5, KILN_BOOL, 3, 2, 3, 4));
         for (int i = 0; i < 6; i++) CHECK(out[0].f[i] == 7 && out[1].f[i] == -2.5f);
         for (int i = 0; i < 24; i++) CHECK(out[3].f[i] == 0 && out[4].i[i] == 1 && out[5].b[i] == 1);
         /* The constant Fill, ZerosLike and OnesLike fold; the Fill of v is one TILE (and the empty one another). */
         CHECK(kc_is_const(&p, p.outputs[0]) && kc_is_const(&p, p.outputs[3]) && kc_is_const(&p, p.outputs[5]));
-        CHECK(count_steps(&p, KN_OP_TILE) == 2);
+        CHECK(gb_count_steps(&p, KN_OP_TILE) == 2);
     }
     kc_program_free(&p);
     g = graph_x();
     ints(g, "dims", 2, (int32_t[]){2, -3});
     scalar_f(g, "seven", 7);
     gb_node2(g, "fill", "Fill", "dims", "seven");
-    EXPECT_ERROR(g, "fill", "cannot broadcast float32[] to [2,-3]");
+    GB_EXPECT_ERROR(g, "fill", "cannot broadcast float32[] to [2,-3]");
     g = graph_x();
     ints(g, "dims", 2, (int32_t[]){2, 3});
     gb_node2(g, "fill", "Fill", "dims", "dims");
-    EXPECT_ERROR(g, "fill", "value must be a scalar");
+    GB_EXPECT_ERROR(g, "fill", "value must be a scalar");
 }
 
 static void size_and_rank(void) {
@@ -807,14 +757,14 @@ static void size_and_rank(void) {
     gb_node2(g, "rank", "Rank", "x", NULL);
     kc_program p;
     if (convert_run(g, 3, (const char *[]){"size", "size64", "rank"}, NULL, &p)) {
-        CHECK(shape_is(&p, 0, KILN_INT32, 0) && shape_is(&p, 1, KILN_INT32, 0) && shape_is(&p, 2, KILN_INT32, 0));
+        CHECK(gb_output_is(&p, 0, KILN_INT32, 0) && gb_output_is(&p, 1, KILN_INT32, 0) && gb_output_is(&p, 2, KILN_INT32, 0));
         CHECK(out[0].i[0] == 24 && out[1].i[0] == 24 && out[2].i[0] == 3);
         CHECK(p.n_steps == 0);
     }
     kc_program_free(&p);
     g = graph_x();
     gb_attr_type(g, gb_node2(g, "size", "Size", "x", NULL), "out_type", TF_DT_FLOAT);
-    EXPECT_ERROR(g, "size", "out_type DT_FLOAT is not int32 or int64");
+    GB_EXPECT_ERROR(g, "size", "out_type DT_FLOAT is not int32 or int64");
 }
 
 /* One Range node of constants; checks its values (n of them). */
@@ -831,7 +781,7 @@ static void check_range(int line, bool is_float, double start, double limit, dou
     kc_program p;
     const char *name = "range";
     if (convert_run(g, 1, &name, NULL, &p)) {
-        bool ok = shape_is(&p, 0, is_float ? KILN_FLOAT32 : KILN_INT32, 1, n);
+        bool ok = gb_output_is(&p, 0, is_float ? KILN_FLOAT32 : KILN_INT32, 1, n);
         for (int i = 0; ok && i < n; i++) ok = is_float ? out[0].f[i] == (float)want[i] : out[0].i[i] == want[i];
         if (!ok) {
             fprintf(stderr, "%s:%d: Range(%g, %g, %g) is wrong\n", __FILE__, line, start, limit, delta);
@@ -865,13 +815,13 @@ static void range_values(void) {
         scalar_i(g, "limit", bad[c].limit);
         scalar_i(g, "delta", bad[c].delta);
         gb_node(g, "range", "Range", 3, (const char *[]){"start", "limit", "delta"});
-        EXPECT_ERROR(g, "range", bad[c].needle);
+        GB_EXPECT_ERROR(g, "range", bad[c].needle);
     }
     tf_graph *g = graph_x();
     scalar_i(g, "start", 0);
     scalar_f(g, "delta", 1);
     gb_node(g, "range", "Range", 3, (const char *[]){"start", "x", "delta"});
-    EXPECT_ERROR(g, "range", "must be constant scalars of one type");
+    GB_EXPECT_ERROR(g, "range", "must be constant scalars of one type");
 }
 
 static void cast_nodes(void) {
@@ -893,13 +843,13 @@ static void cast_nodes(void) {
         int32_t want_i[6] = {-1, 2, 0, 300, 0, 0};
         uint8_t want_u8[6] = {255, 2, 0, 44, 0, 0}, want_b[6] = {1, 1, 0, 1, 1, 1};
         float want_f[6] = {-1, 2, 0, 300, 0, 0};
-        CHECK(shape_is(&p, 0, KILN_INT32, 1, 6) && memcmp(out[0].i, want_i, sizeof want_i) == 0);
-        CHECK(shape_is(&p, 1, KILN_INT32, 1, 6) && memcmp(out[1].i, want_i, sizeof want_i) == 0);
-        CHECK(shape_is(&p, 2, KILN_UINT8, 1, 6) && memcmp(out[2].b, want_u8, 6) == 0);
-        CHECK(shape_is(&p, 3, KILN_BOOL, 1, 6) && memcmp(out[3].b, want_b, 6) == 0);
-        CHECK(shape_is(&p, 4, KILN_FLOAT32, 1, 6) && memcmp(out[4].f, want_f, sizeof want_f) == 0);
-        CHECK(shape_is(&p, 5, KILN_INT32, 1, 6) && memcmp(out[5].i, want_i, sizeof want_i) == 0);
-        CHECK(count_steps(&p, KN_OP_CAST) == 5); /* "same" is to_i's tensor */
+        CHECK(gb_output_is(&p, 0, KILN_INT32, 1, 6) && memcmp(out[0].i, want_i, sizeof want_i) == 0);
+        CHECK(gb_output_is(&p, 1, KILN_INT32, 1, 6) && memcmp(out[1].i, want_i, sizeof want_i) == 0);
+        CHECK(gb_output_is(&p, 2, KILN_UINT8, 1, 6) && memcmp(out[2].b, want_u8, 6) == 0);
+        CHECK(gb_output_is(&p, 3, KILN_BOOL, 1, 6) && memcmp(out[3].b, want_b, 6) == 0);
+        CHECK(gb_output_is(&p, 4, KILN_FLOAT32, 1, 6) && memcmp(out[4].f, want_f, sizeof want_f) == 0);
+        CHECK(gb_output_is(&p, 5, KILN_INT32, 1, 6) && memcmp(out[5].i, want_i, sizeof want_i) == 0);
+        CHECK(gb_count_steps(&p, KN_OP_CAST) == 5); /* "same" is to_i's tensor */
     }
     kc_program_free(&p);
 
@@ -913,7 +863,7 @@ static void cast_nodes(void) {
     gb_attr_type(g, gb_node2(g, "dbl", "Cast", "c", NULL), "DstT", TF_DT_DOUBLE);
     if (convert_run(g, 3, (const char *[]){"half", "back", "dbl"}, NULL, &p)) {
         float want[6] = {0.0999755859375f, 65504, INFINITY, 5.9604645e-8f, 0, -2048};
-        CHECK(shape_is(&p, 0, KILN_FLOAT32, 1, 6) && memcmp(out[0].f, want, sizeof want) == 0);
+        CHECK(gb_output_is(&p, 0, KILN_FLOAT32, 1, 6) && memcmp(out[0].f, want, sizeof want) == 0);
         CHECK(memcmp(out[1].f, want, sizeof want) == 0);
         CHECK(out[2].f[0] == 0.1f && out[2].f[3] == 3e-8f);
         CHECK(p.n_steps == 0);
@@ -922,13 +872,13 @@ static void cast_nodes(void) {
 
     g = graph_x();
     gb_attr_type(g, gb_node2(g, "half", "Cast", "x", NULL), "DstT", TF_DT_HALF);
-    EXPECT_ERROR(g, "half", "casting to DT_HALF is supported only for constants");
+    GB_EXPECT_ERROR(g, "half", "casting to DT_HALF is supported only for constants");
     g = graph_x();
     gb_attr_type(g, gb_node2(g, "s", "Cast", "x", NULL), "DstT", TF_DT_STRING);
-    EXPECT_ERROR(g, "s", "casting to DT_STRING is not supported");
+    GB_EXPECT_ERROR(g, "s", "casting to DT_STRING is not supported");
     g = graph_x();
     gb_node2(g, "c", "Cast", "x", NULL);
-    EXPECT_ERROR(g, "c", "attribute 'DstT' is missing");
+    GB_EXPECT_ERROR(g, "c", "attribute 'DstT' is missing");
 }
 
 int main(void) {

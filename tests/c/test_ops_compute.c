@@ -18,26 +18,7 @@
 
 /* ---- Helpers ------------------------------------------------------------- */
 
-/* A tensor over caller-owned data, dims listed after rank. */
-static kn_tensor tensor(kiln_dtype dtype, void *data, int rank, ...) {
-    kn_tensor t = {.name = "", .dtype = dtype, .rank = rank, .data = data};
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) t.dims[i] = va_arg(ap, int);
-    va_end(ap);
-    return t;
-}
 
-static bool has_shape(const kn_tensor *t, kiln_dtype dtype, int rank, ...) {
-    bool same = t->dtype == dtype && t->rank == rank;
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) same = same && t->dims[i] == va_arg(ap, int);
-    va_end(ap);
-    if (!same) fprintf(stderr, "  got %s rank %d dims %d %d %d %d\n", kiln_dtype_name(t->dtype), t->rank, t->dims[0],
-                       t->dims[1], t->dims[2], t->dims[3]);
-    return same;
-}
 
 /* infer into *out (keeping its data pointer), prepare (with the inputs that
  * are not `runtime` bound, as the loader does for constants), then eval with
@@ -70,25 +51,7 @@ static kiln_status run_with(int op, const void *params, kn_tensor **in, int n_in
     if (s.state && def->release) def->release(s.state);
     return st;
 }
-static kiln_status run(int op, const void *params, kn_tensor **in, int n_in, kn_tensor *out) {
-    return run_with(op, params, in, n_in, out, -1);
-}
 
-/* infer must fail with KILN_ERR_BAD_BUNDLE and a message containing `needle`. */
-#define EXPECT_BAD(op, params, in, n_in, needle) expect_bad(__LINE__, op, params, in, n_in, needle)
-static void expect_bad(int line, int op, const void *params, kn_tensor **in, int n_in, const char *needle) {
-    const kn_op_def *def = kn_op_lookup((uint32_t)op);
-    kn_tensor y = {.name = ""};
-    kn_tensor *outs[1] = {&y};
-    kn_step s = {.op = (uint16_t)op, .n_in = (uint8_t)n_in, .n_out = 1, .n_params = def->n_params,
-                 .params = params, .name = "test", .in = in, .out = outs};
-    kiln_status st = def->infer(&s, &y);
-    if (st != KILN_ERR_BAD_BUNDLE || !strstr(kiln_last_error(), needle)) {
-        fprintf(stderr, "%s:%d: infer returned %s \"%s\", want bad bundle with \"%s\"\n", __FILE__, line,
-                kiln_status_name(st), kiln_last_error(), needle);
-        check_failures++;
-    }
-}
 
 static uint32_t rng = 2024u;
 /* Uniform in [-1, 1). */
@@ -131,7 +94,7 @@ static void bilinear_case(int H, int W, int OH, int OW, const double *eh, const 
     kn_resize_params p = resize_params(KN_RESIZE_BILINEAR, OH, OW, flags);
     kn_tensor xt = tensor(KILN_FLOAT32, x, 4, N, H, W, C), yt = {.data = y};
     kn_tensor *in[] = {&xt};
-    CHECK(run(KN_OP_RESIZE, &p, in, 1, &yt) == KILN_OK);
+    CHECK(run_op(KN_OP_RESIZE, &p, in, 1, &yt, 1) == KILN_OK);
     CHECK(has_shape(&yt, KILN_FLOAT32, 4, N, OH, OW, C));
     CHECK_ARRAY_NEAR(y, want, (size_t)N * OH * OW * C, 1e-4);
 }
@@ -189,7 +152,7 @@ static void nearest_case(kiln_dtype dtype, int H, int W, int OH, int OW, const i
     kn_resize_params p = resize_params(KN_RESIZE_NEAREST, OH, OW, flags);
     kn_tensor xt = tensor(dtype, &x, 4, 1, H, W, 1), yt = {.data = &y};
     kn_tensor *in[] = {&xt};
-    CHECK(run(KN_OP_RESIZE, &p, in, 1, &yt) == KILN_OK);
+    CHECK(run_op(KN_OP_RESIZE, &p, in, 1, &yt, 1) == KILN_OK);
     CHECK(has_shape(&yt, dtype, 4, 1, OH, OW, 1));
     for (int i = 0; i < OH; i++)
         for (int j = 0; j < OW; j++) {
@@ -238,7 +201,7 @@ static void resize_from_1x1(void) {
             kn_resize_params p = resize_params(mode, 4, 6, f);
             kn_tensor xt = tensor(KILN_FLOAT32, x, 4, 1, 1, 1, 3), yt = {.data = y};
             memset(y, 0, sizeof y);
-            CHECK(run(KN_OP_RESIZE, &p, (kn_tensor *[]){&xt}, 1, &yt) == KILN_OK);
+            CHECK(run_op(KN_OP_RESIZE, &p, (kn_tensor *[]){&xt}, 1, &yt, 1) == KILN_OK);
             CHECK(has_shape(&yt, KILN_FLOAT32, 4, 1, 4, 6, 3));
             CHECK_ARRAY_NEAR(y, want, 4 * 6 * 3, 0);
         }
@@ -249,10 +212,10 @@ static void resize_empty(void) {
     for (int mode = KN_RESIZE_BILINEAR; mode <= KN_RESIZE_NEAREST; mode++) {
         kn_resize_params p = resize_params(mode, 3, 4, NONE);
         kn_tensor x0 = tensor(KILN_FLOAT32, NULL, 4, 0, 2, 2, 3), y0 = {.data = NULL};
-        CHECK(run(KN_OP_RESIZE, &p, (kn_tensor *[]){&x0}, 1, &y0) == KILN_OK);
+        CHECK(run_op(KN_OP_RESIZE, &p, (kn_tensor *[]){&x0}, 1, &y0, 1) == KILN_OK);
         CHECK(has_shape(&y0, KILN_FLOAT32, 4, 0, 3, 4, 3));
         kn_tensor xc = tensor(KILN_FLOAT32, NULL, 4, 2, 2, 2, 0), yc = {.data = NULL};
-        CHECK(run(KN_OP_RESIZE, &p, (kn_tensor *[]){&xc}, 1, &yc) == KILN_OK);
+        CHECK(run_op(KN_OP_RESIZE, &p, (kn_tensor *[]){&xc}, 1, &yc, 1) == KILN_OK);
         CHECK(has_shape(&yc, KILN_FLOAT32, 4, 2, 3, 4, 0));
     }
 }
@@ -302,7 +265,7 @@ static void resize_reference(void) {
             for (int f = NONE; f <= HALF; f++) {
                 kn_resize_params p = resize_params(mode, OH, OW, f);
                 kn_tensor xt = tensor(KILN_FLOAT32, x, 4, N, H, W, C), yt = {.data = y};
-                CHECK(run(KN_OP_RESIZE, &p, (kn_tensor *[]){&xt}, 1, &yt) == KILN_OK);
+                CHECK(run_op(KN_OP_RESIZE, &p, (kn_tensor *[]){&xt}, 1, &yt, 1) == KILN_OK);
                 ref_resize(mode, f, x, N, H, W, C, OH, OW, want);
                 CHECK_ARRAY_NEAR(y, want, ny, mode == KN_RESIZE_NEAREST ? 0 : 1e-6);
             }
@@ -315,28 +278,28 @@ static void resize_reference(void) {
 static void resize_infer_errors(void) {
     kn_tensor x = tensor(KILN_FLOAT32, NULL, 4, 1, 4, 4, 2), *in[] = {&x};
     kn_resize_params p = resize_params(2, 8, 8, NONE);
-    EXPECT_BAD(KN_OP_RESIZE, &p, in, 1, "resize mode 2, expected 0 (bilinear) or 1 (nearest)");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, in, 1, 1, "resize mode 2, expected 0 (bilinear) or 1 (nearest)");
     p = resize_params(KN_RESIZE_BILINEAR, 8, 8, NONE);
     p.align_corners = 2;
-    EXPECT_BAD(KN_OP_RESIZE, &p, in, 1, "align_corners 2 and half_pixel_centers 0, expected each 0 or 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, in, 1, 1, "align_corners 2 and half_pixel_centers 0, expected each 0 or 1");
     p.align_corners = p.half_pixel_centers = 1;
-    EXPECT_BAD(KN_OP_RESIZE, &p, in, 1, "align_corners and half_pixel_centers are both set");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, in, 1, 1, "align_corners and half_pixel_centers are both set");
     p = resize_params(KN_RESIZE_BILINEAR, 0, 8, NONE);
-    EXPECT_BAD(KN_OP_RESIZE, &p, in, 1, "output size 0x8, expected each >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, in, 1, 1, "output size 0x8, expected each >= 1");
     p = resize_params(KN_RESIZE_NEAREST, 8, -1, NONE);
-    EXPECT_BAD(KN_OP_RESIZE, &p, in, 1, "output size 8x-1, expected each >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, in, 1, 1, "output size 8x-1, expected each >= 1");
     p = resize_params(KN_RESIZE_BILINEAR, 8, 8, NONE);
     kn_tensor xi = tensor(KILN_INT32, NULL, 4, 1, 4, 4, 2), xb = tensor(KILN_BOOL, NULL, 4, 1, 4, 4, 2);
-    EXPECT_BAD(KN_OP_RESIZE, &p, ((kn_tensor *[]){&xi}), 1, "input is int32[1,4,4,2], expected float32");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, ((kn_tensor *[]){&xi}), 1, 1, "input is int32[1,4,4,2], expected float32");
     p.mode = KN_RESIZE_NEAREST;
-    EXPECT_BAD(KN_OP_RESIZE, &p, ((kn_tensor *[]){&xb}), 1, "expected float32, int32 or uint8");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, ((kn_tensor *[]){&xb}), 1, 1, "expected float32, int32 or uint8");
     kn_tensor x3 = tensor(KILN_FLOAT32, NULL, 3, 4, 4, 2), xh0 = tensor(KILN_FLOAT32, NULL, 4, 1, 0, 4, 2);
-    EXPECT_BAD(KN_OP_RESIZE, &p, ((kn_tensor *[]){&x3}), 1, "input is float32[4,4,2], expected [N,H,W,C] with H, W >= 1");
-    EXPECT_BAD(KN_OP_RESIZE, &p, ((kn_tensor *[]){&xh0}), 1, "expected [N,H,W,C] with H, W >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, ((kn_tensor *[]){&x3}), 1, 1, "input is float32[4,4,2], expected [N,H,W,C] with H, W >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, ((kn_tensor *[]){&xh0}), 1, 1, "expected [N,H,W,C] with H, W >= 1");
     p = resize_params(KN_RESIZE_NEAREST, 1 << 16, 1 << 16, NONE);
-    EXPECT_BAD(KN_OP_RESIZE, &p, in, 1, "has more than 2147483648 elements");
-    EXPECT_BAD(KN_OP_RESIZE, &p, ((kn_tensor *[]){&x, &x}), 2, "expected 1 inputs, got 2");
-    EXPECT_BAD(KN_OP_RESIZE, &p, ((kn_tensor *[]){NULL}), 1, "input 0 is missing");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, in, 1, 1, "has more than 2147483648 elements");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, ((kn_tensor *[]){&x, &x}), 2, 1, "expected 1 inputs, got 2");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_RESIZE, &p, ((kn_tensor *[]){NULL}), 1, 1, "input 0 is missing");
 }
 
 /* ---- Conv2D transpose ------------------------------------------------------ */
@@ -356,7 +319,7 @@ static void conv_transpose_stamp(void) {
     kn_tensor xt = tensor(KILN_FLOAT32, x, 4, 1, 2, 2, 1), ft = tensor(KILN_FLOAT32, f, 4, 2, 2, 1, 1);
     kn_tensor yt = {.data = y};
     kn_tensor *in[] = {&xt, &ft};
-    CHECK(run(KN_OP_CONV2D_TRANSPOSE, &p, in, 2, &yt) == KILN_OK);
+    CHECK(run_op(KN_OP_CONV2D_TRANSPOSE, &p, in, 2, &yt, 1) == KILN_OK);
     CHECK(has_shape(&yt, KILN_FLOAT32, 4, 1, 4, 4, 1));
     CHECK_ARRAY_NEAR(y, want, 16, 0);
     const kn_op_def *def = kn_op_lookup(KN_OP_CONV2D_TRANSPOSE);
@@ -518,28 +481,27 @@ static void conv_transpose_infer_errors(void) {
     CHECK(def->infer(&s, &y) == KILN_OK && has_shape(&y, KILN_FLOAT32, 4, 1, 5, 5, 2));
 
     p = ct_params(2, 1, 1, 1, 1, 1, 8, 6);
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, in, 2, "a conv of a 8x6 input with these params gives 4x3, but the input is float32[1,3,3,4]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, in, 2, 1, "a conv of a 8x6 input with these params gives 4x3, but the input is float32[1,3,3,4]");
     p = ct_params(2, 1, 1, 1, 1, 1, 0, 6);
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, in, 2, "output size 0x6, expected each >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, in, 2, 1, "output size 0x6, expected each >= 1");
     p = ct_params(0, 1, 1, 1, 1, 1, 6, 6);
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, in, 2, "height: window 3, stride 0, dilation 1, expected each >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, in, 2, 1, "height: window 3, stride 0, dilation 1, expected each >= 1");
     p = ct_params(2, 1, -1, 1, 1, 1, 6, 6);
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, in, 2, "height: pads -1 and 1, expected each in [0, 1048576]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, in, 2, 1, "height: pads -1 and 1, expected each in [0, 1048576]");
     p = ct_params(1, 1, 0, 0, 0, 0, 1, 1);
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, in, 2, "output size would be < 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, in, 2, 1, "output size would be < 1");
     p = ct_params(2, 1, 1, 1, 1, 1, 6, 6);
     kn_tensor f_bad = tensor(KILN_FLOAT32, NULL, 4, 3, 3, 2, 5);
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&x, &f_bad}), 2,
-               "filter is float32[3,3,2,5], expected [KH,KW,OC,4] for input float32[1,3,3,4]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&x, &f_bad}), 2, 1, "filter is float32[3,3,2,5], expected [KH,KW,OC,4] for input float32[1,3,3,4]");
     kn_tensor bias3 = tensor(KILN_FLOAT32, NULL, 1, 3);
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&x, &f, &bias3}), 3, "bias is float32[3], expected float32[2]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&x, &f, &bias3}), 3, 1, "bias is float32[3], expected float32[2]");
     p.conv.act = KN_ACT_PRELU;
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, in, 2, "PRELU");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, in, 2, 1, "PRELU");
     p.conv.act = KN_ACT_NONE;
     kn_tensor x3 = tensor(KILN_FLOAT32, NULL, 3, 3, 3, 4), xi = tensor(KILN_INT32, NULL, 4, 1, 3, 3, 4);
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&x3, &f}), 2, "input is float32[3,3,4], expected rank 4");
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&xi, &f}), 2, "int32");
-    EXPECT_BAD(KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&x}), 1, "expected 2 to 4 inputs, got 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&x3, &f}), 2, 1, "input is float32[3,3,4], expected rank 4");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&xi, &f}), 2, 1, "int32");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_CONV2D_TRANSPOSE, &p, ((kn_tensor *[]){&x}), 1, 1, "expected 2 to 4 inputs, got 1");
 }
 
 /* ---- Batched MatMul --------------------------------------------------------- */
@@ -554,11 +516,11 @@ static void matmul_rank3_by_rank2(void) {
     kn_tensor at = tensor(KILN_FLOAT32, a, 3, 2, 2, 3), bt = tensor(KILN_FLOAT32, b, 2, 3, 2);
     kn_tensor biast = tensor(KILN_FLOAT32, bias, 1, 2), yt = {.data = y};
     kn_tensor *in[] = {&at, &bt, &biast};
-    CHECK(run(KN_OP_MATMUL, &p, in, 2, &yt) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, in, 2, &yt, 1) == KILN_OK);
     CHECK(has_shape(&yt, KILN_FLOAT32, 3, 2, 2, 2));
     CHECK_ARRAY_NEAR(y, want, 8, 0);
     p.act = KN_ACT_RELU;
-    CHECK(run(KN_OP_MATMUL, &p, in, 3, &yt) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, in, 3, &yt, 1) == KILN_OK);
     CHECK_ARRAY_NEAR(y, biased, 8, 0);
     const kn_op_def *def = kn_op_lookup(KN_OP_MATMUL);
     kn_step s = {.n_in = 2, .n_out = 1, .params = &p, .in = in, .out = (kn_tensor *[]){&yt}};
@@ -633,7 +595,7 @@ static void matmul_broadcast_reference(void) {
                 if (ta) A.dims[ra - 2] = K, A.dims[ra - 1] = M;
                 if (tb) B.dims[rb - 2] = N, B.dims[rb - 1] = K;
                 kn_tensor yt = {.data = y};
-                CHECK(run(KN_OP_MATMUL, &p, (kn_tensor *[]){&A, &B}, 2, &yt) == KILN_OK);
+                CHECK(run_op(KN_OP_MATMUL, &p, (kn_tensor *[]){&A, &B}, 2, &yt, 1) == KILN_OK);
                 bool shape_ok = yt.rank == rank;
                 for (int d = 0; shape_ok && d < rank; d++) shape_ok = yt.dims[d] == ydims[d];
                 CHECK(shape_ok);
@@ -651,18 +613,18 @@ static void matmul_empty(void) {
     kn_tensor a = tensor(KILN_FLOAT32, NULL, 2, 2, 0), b = tensor(KILN_FLOAT32, NULL, 2, 0, 3);
     kn_tensor bt = tensor(KILN_FLOAT32, bias, 1, 3), yt = {.data = y};
     memset(y, 0xff, sizeof y);
-    CHECK(run(KN_OP_MATMUL, &p, (kn_tensor *[]){&a, &b, &bt}, 3, &yt) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, (kn_tensor *[]){&a, &b, &bt}, 3, &yt, 1) == KILN_OK);
     CHECK(has_shape(&yt, KILN_FLOAT32, 2, 2, 3));
     CHECK_ARRAY_NEAR(y, want, 6, 0);
     for (int i = 0; i < 6; i++) y[i] = 9;
-    CHECK(run(KN_OP_MATMUL, &p, (kn_tensor *[]){&a, &b}, 2, &yt) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, (kn_tensor *[]){&a, &b}, 2, &yt, 1) == KILN_OK);
     CHECK(y[0] == 0 && y[5] == 0);
 
     kn_tensor a0 = tensor(KILN_FLOAT32, NULL, 3, 0, 2, 4), b0 = tensor(KILN_FLOAT32, NULL, 2, 4, 3), y0 = {.data = NULL};
-    CHECK(run(KN_OP_MATMUL, &p, (kn_tensor *[]){&a0, &b0}, 2, &y0) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, (kn_tensor *[]){&a0, &b0}, 2, &y0, 1) == KILN_OK);
     CHECK(has_shape(&y0, KILN_FLOAT32, 3, 0, 2, 3));
     kn_tensor am = tensor(KILN_FLOAT32, NULL, 3, 2, 0, 4), bn = tensor(KILN_FLOAT32, NULL, 3, 1, 4, 0);
-    CHECK(run(KN_OP_MATMUL, &p, (kn_tensor *[]){&am, &bn}, 2, &y0) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, (kn_tensor *[]){&am, &bn}, 2, &y0, 1) == KILN_OK);
     CHECK(has_shape(&y0, KILN_FLOAT32, 3, 2, 0, 0));
 }
 
@@ -673,48 +635,46 @@ static void matmul_int32(void) {
     const int32_t want[4] = {19, 22, -13, -14};
     kn_matmul_params p = {0, 1, KN_ACT_NONE, 0};
     kn_tensor at = tensor(KILN_INT32, a, 3, 2, 1, 2), btt = tensor(KILN_INT32, bt, 2, 2, 2), yt = {.data = y};
-    CHECK(run(KN_OP_MATMUL, &p, (kn_tensor *[]){&at, &btt}, 2, &yt) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, (kn_tensor *[]){&at, &btt}, 2, &yt, 1) == KILN_OK);
     CHECK(has_shape(&yt, KILN_INT32, 3, 2, 1, 2));
     CHECK(memcmp(y, want, sizeof want) == 0);
     int32_t big[2] = {65536, 65536}, ones[2] = {65536, 1}, wrapped;
     kn_tensor bigt = tensor(KILN_INT32, big, 2, 1, 2), onest = tensor(KILN_INT32, ones, 2, 2, 1), wt = {.data = &wrapped};
     p.transpose_b = 0;
-    CHECK(run(KN_OP_MATMUL, &p, (kn_tensor *[]){&bigt, &onest}, 2, &wt) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, (kn_tensor *[]){&bigt, &onest}, 2, &wt, 1) == KILN_OK);
     CHECK(wrapped == 65536); /* 2^32 + 2^16 */
     int32_t zeros[2] = {7, 7};
     kn_tensor a0 = tensor(KILN_INT32, NULL, 2, 1, 0), b0 = tensor(KILN_INT32, NULL, 2, 0, 2), zt = {.data = zeros};
-    CHECK(run(KN_OP_MATMUL, &p, (kn_tensor *[]){&a0, &b0}, 2, &zt) == KILN_OK);
+    CHECK(run_op(KN_OP_MATMUL, &p, (kn_tensor *[]){&a0, &b0}, 2, &zt, 1) == KILN_OK);
     CHECK(has_shape(&zt, KILN_INT32, 2, 1, 2) && zeros[0] == 0 && zeros[1] == 0); /* K = 0 */
 
     kn_tensor bias = tensor(KILN_INT32, NULL, 1, 1), bf = tensor(KILN_FLOAT32, NULL, 2, 2, 1);
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&bigt, &onest, &bias}), 3, "int32 operands take no bias and no activation");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&bigt, &onest, &bias}), 3, 1, "int32 operands take no bias and no activation");
     p.act = KN_ACT_RELU;
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&bigt, &onest}), 2, "int32 operands take no bias and no activation (act 1)");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&bigt, &onest}), 2, 1, "int32 operands take no bias and no activation (act 1)");
     p.act = KN_ACT_NONE;
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&bigt, &bf}), 2, "operand 1 is float32[2,1], expected int32");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&bigt, &bf}), 2, 1, "operand 1 is float32[2,1], expected int32");
 }
 
 static void matmul_batch_infer_errors(void) {
     kn_matmul_params p = {0, 0, KN_ACT_NONE, 0};
     kn_tensor a = tensor(KILN_FLOAT32, NULL, 3, 2, 4, 5), b = tensor(KILN_FLOAT32, NULL, 3, 3, 5, 6);
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&a, &b}), 2,
-               "batch dims of a float32[2,4,5] and b float32[3,5,6] do not broadcast");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&a, &b}), 2, 1, "batch dims of a float32[2,4,5] and b float32[3,5,6] do not broadcast");
     kn_tensor b4 = tensor(KILN_FLOAT32, NULL, 4, 2, 1, 4, 6);
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&a, &b4}), 2,
-               "inner dims differ: a is float32[2,4,5] (transpose_a 0, K = 5), b is float32[2,1,4,6] (transpose_b 0, K = 4)");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&a, &b4}), 2, 1, "inner dims differ: a is float32[2,4,5] (transpose_a 0, K = 5), b is float32[2,1,4,6] (transpose_b 0, K = 4)");
     p.transpose_a = 1; /* a read as [5,4]: K = 4 */
     kn_tensor y = {.name = ""};
     const kn_op_def *def = kn_op_lookup(KN_OP_MATMUL);
     kn_step s = {.n_in = 2, .n_out = 1, .params = &p, .in = (kn_tensor *[]){&a, &b4}, .out = (kn_tensor *[]){&y}};
     CHECK(def->infer(&s, &y) == KILN_OK && has_shape(&y, KILN_FLOAT32, 4, 2, 2, 5, 6));
     kn_tensor bias5 = tensor(KILN_FLOAT32, NULL, 1, 5), ai = tensor(KILN_INT32, NULL, 3, 2, 4, 5);
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&a, &b4, &bias5}), 3, "bias is float32[5], expected float32[6]");
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&ai, &b4}), 2, "int32");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&a, &b4, &bias5}), 3, 1, "bias is float32[5], expected float32[6]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&ai, &b4}), 2, 1, "int32");
     kn_tensor s0 = tensor(KILN_FLOAT32, NULL, 0);
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&s0, &b4}), 2, "a is float32[] and b is float32[2,1,4,6], expected each of rank 2 or more");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&s0, &b4}), 2, 1, "a is float32[] and b is float32[2,1,4,6], expected each of rank 2 or more");
     kn_tensor big_a = tensor(KILN_FLOAT32, NULL, 3, 1 << 16, 1 << 8, 1), big_b = tensor(KILN_FLOAT32, NULL, 2, 1, 1 << 8);
     p.transpose_a = 0;
-    EXPECT_BAD(KN_OP_MATMUL, &p, ((kn_tensor *[]){&big_a, &big_b}), 2, "has more than 2147483648 elements");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_MATMUL, &p, ((kn_tensor *[]){&big_a, &big_b}), 2, 1, "has more than 2147483648 elements");
 }
 
 int main(void) {

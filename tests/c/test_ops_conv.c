@@ -13,14 +13,9 @@
 
 /* ---- Helpers ------------------------------------------------------------- */
 
-static kn_tensor tensor(kiln_dtype dtype, int rank, const int32_t *dims, float *data) {
-    kn_tensor t = {.name = "", .dtype = dtype, .rank = rank, .data = data};
-    memcpy(t.dims, dims, sizeof(int32_t) * (size_t)rank);
-    return t;
-}
-#define F4(data, a, b, c, d) tensor(KILN_FLOAT32, 4, (const int32_t[]){a, b, c, d}, data)
-#define F2(data, a, b) tensor(KILN_FLOAT32, 2, (const int32_t[]){a, b}, data)
-#define F1(data, a) tensor(KILN_FLOAT32, 1, (const int32_t[]){a}, data)
+#define F4(data, a, b, c, d) tensor(KILN_FLOAT32, data, 4, a, b, c, d)
+#define F2(data, a, b) tensor(KILN_FLOAT32, data, 2, a, b)
+#define F1(data, a) tensor(KILN_FLOAT32, data, 1, a)
 
 static kn_step make_step(const kn_op_def *def, const void *params, kn_tensor **in, int n_in, kn_tensor **out) {
     kn_step s = {.n_in = (uint8_t)n_in, .n_out = 1, .n_params = def->n_params, .params = params,
@@ -30,7 +25,7 @@ static kn_step make_step(const kn_op_def *def, const void *params, kn_tensor **i
 
 /* Infers y's shape, checks it is `rank` dims `want_dims`, then evaluates
  * into y->data (which must hold the output). */
-static void run_op(const kn_op_def *def, const void *params, kn_tensor **in, int n_in, kn_tensor *y, int rank,
+static void conv_run(const kn_op_def *def, const void *params, kn_tensor **in, int n_in, kn_tensor *y, int rank,
                    const int32_t *want_dims) {
     kn_tensor *out[1] = {y};
     kn_step s = make_step(def, params, in, n_in, out);
@@ -124,7 +119,7 @@ static void conv_same_stride2(void) {
     CHECK(p.pad_top == 1 && p.pad_bottom == 1);
     kn_tensor x = F4(seq25, 1, 5, 5, 1), f = F4(w, 3, 3, 1, 1), out = {.data = y};
     kn_tensor *in[] = {&x, &f};
-    run_op(&kn_op_conv2d, &p, in, 2, &out, 4, (const int32_t[]){1, 3, 3, 1});
+    conv_run(&kn_op_conv2d, &p, in, 2, &out, 4, (const int32_t[]){1, 3, 3, 1});
     CHECK_ARRAY_NEAR(y, want, 9, 1e-5);
 
     kn_step s = make_step(&kn_op_conv2d, &p, in, 2, (kn_tensor *[]){&out});
@@ -139,7 +134,7 @@ static void conv_valid_stride2(void) {
     kn_conv_params p = conv_params(2, 1, 0);
     kn_tensor x = F4(seq25, 1, 5, 5, 1), f = F4(w, 3, 3, 1, 1), out = {.data = y};
     kn_tensor *in[] = {&x, &f, NULL}; /* bias slot present but empty */
-    run_op(&kn_op_conv2d, &p, in, 3, &out, 4, (const int32_t[]){1, 2, 2, 1});
+    conv_run(&kn_op_conv2d, &p, in, 3, &out, 4, (const int32_t[]){1, 2, 2, 1});
     CHECK_ARRAY_NEAR(y, want, 4, 1e-5);
 }
 
@@ -152,7 +147,7 @@ static void conv_dilation2(void) {
     kn_conv_params p = conv_params(1, 2, 0);
     kn_tensor x = F4(seq25, 1, 5, 5, 1), f = F4(w, 2, 2, 1, 1), out = {.data = y};
     kn_tensor *in[] = {&x, &f};
-    run_op(&kn_op_conv2d, &p, in, 2, &out, 4, (const int32_t[]){1, 3, 3, 1});
+    conv_run(&kn_op_conv2d, &p, in, 2, &out, 4, (const int32_t[]){1, 3, 3, 1});
     CHECK_ARRAY_NEAR(y, want, 9, 1e-3);
 }
 
@@ -163,7 +158,7 @@ static void conv_channels_bias(void) {
     kn_conv_params p = conv_params(1, 1, 0);
     kn_tensor x = F4(xv, 1, 2, 2, 2), f = F4(w, 1, 1, 2, 3), bias = F1(b, 3), out = {.data = y};
     kn_tensor *in[] = {&x, &f, &bias};
-    run_op(&kn_op_conv2d, &p, in, 3, &out, 4, (const int32_t[]){1, 2, 2, 3});
+    conv_run(&kn_op_conv2d, &p, in, 3, &out, 4, (const int32_t[]){1, 2, 2, 3});
     CHECK_ARRAY_NEAR(y, want, 12, 1e-5);
 }
 
@@ -182,7 +177,7 @@ static void conv_activations(void) {
         p.act_alpha = 0.2f;
         kn_tensor x = F4(xv, 1, 1, 4, 1), f = F4(w, 1, 1, 1, 2), alpha = F1(slopes, 2), out = {.data = y};
         kn_tensor *in[] = {&x, &f, NULL, act == KN_ACT_PRELU ? &alpha : NULL};
-        run_op(&kn_op_conv2d, &p, in, 4, &out, 4, (const int32_t[]){1, 1, 4, 2});
+        conv_run(&kn_op_conv2d, &p, in, 4, &out, 4, (const int32_t[]){1, 1, 4, 2});
         float want[8];
         for (int i = 0; i < 8; i++) want[i] = (float)ref_act(pre[i], act, 0.2f, slopes[i % 2]);
         CHECK_ARRAY_NEAR(y, want, 8, 1e-6);
@@ -221,7 +216,7 @@ static void check_conv_case(const conv_case *cc) {
     kn_tensor bias = F1(bv, oc), alpha = F1(slopes, oc), out = {.data = y};
     kn_tensor *in[] = {&x, &f, cc->bias ? &bias : NULL, p->act == KN_ACT_PRELU ? &alpha : NULL};
     const kn_op_def *def = cc->depthwise ? &kn_op_depthwise_conv2d : &kn_op_conv2d;
-    run_op(def, p, in, 4, &out, 4, (const int32_t[]){cc->n, oh, ow, oc});
+    conv_run(def, p, in, 4, &out, 4, (const int32_t[]){cc->n, oh, ow, oc});
 
     for (int b = 0; b < cc->n; b++)
         for (int i = 0; i < oh; i++)
@@ -308,7 +303,7 @@ static void depthwise_multiplier2(void) {
     kn_conv_params p = conv_params(1, 1, 0);
     kn_tensor x = F4(xv, 1, 3, 3, 2), f = F4(w, 2, 2, 2, 2), bias = F1(b, 4), out = {.data = y};
     kn_tensor *in[] = {&x, &f, &bias};
-    run_op(&kn_op_depthwise_conv2d, &p, in, 3, &out, 4, (const int32_t[]){1, 2, 2, 4});
+    conv_run(&kn_op_depthwise_conv2d, &p, in, 3, &out, 4, (const int32_t[]){1, 2, 2, 4});
     CHECK_ARRAY_NEAR(y, want, 16, 1e-5);
 
     kn_step s = make_step(&kn_op_depthwise_conv2d, &p, in, 3, (kn_tensor *[]){&out});
@@ -330,10 +325,10 @@ static void matmul_transposes(void) {
             kn_tensor ta_t = ta ? F2(at, 3, 2) : F2(a, 2, 3), tb_t = tb ? F2(bt, 2, 3) : F2(b, 3, 2);
             kn_tensor bias = F1(bias_v, 2), out = {.data = y};
             kn_tensor *in[] = {&ta_t, &tb_t, &bias};
-            run_op(&kn_op_matmul, &p, in, 2, &out, 2, (const int32_t[]){2, 2});
+            conv_run(&kn_op_matmul, &p, in, 2, &out, 2, (const int32_t[]){2, 2});
             CHECK_ARRAY_NEAR(y, plain, 4, 1e-5);
             p.act = KN_ACT_RELU;
-            run_op(&kn_op_matmul, &p, in, 3, &out, 2, (const int32_t[]){2, 2});
+            conv_run(&kn_op_matmul, &p, in, 3, &out, 2, (const int32_t[]){2, 2});
             CHECK_ARRAY_NEAR(y, biased, 4, 1e-5);
 
             kn_step s = make_step(&kn_op_matmul, &p, in, 3, (kn_tensor *[]){&out});
@@ -362,7 +357,7 @@ static void matmul_reference(void) {
             kn_tensor a_t = ta ? F2(at, K, M) : F2(a, M, K), b_t = tb ? F2(bt, N, K) : F2(b, K, N);
             kn_tensor bias = F1(bias_v, N), alpha = F1(slopes, N), out = {.data = y};
             kn_tensor *in[] = {&a_t, &b_t, &bias, &alpha};
-            run_op(&kn_op_matmul, &p, in, 4, &out, 2, (const int32_t[]){M, N});
+            conv_run(&kn_op_matmul, &p, in, 4, &out, 2, (const int32_t[]){M, N});
             CHECK_ARRAY_NEAR(y, want, M * N, 1e-5);
         }
     free(a);
@@ -391,7 +386,7 @@ static void pool_max_borders(void) {
     kn_pool_params p = pool_params(KN_POOL_MAX, 3, 2, 1);
     kn_tensor x = F4(xv, 1, 5, 5, 2), out = {.data = y};
     kn_tensor *in[] = {&x};
-    run_op(&kn_op_pool2d, &p, in, 1, &out, 4, (const int32_t[]){1, 3, 3, 2});
+    conv_run(&kn_op_pool2d, &p, in, 1, &out, 4, (const int32_t[]){1, 3, 3, 2});
     CHECK_ARRAY_NEAR(y, want, 18, 0);
 
     kn_step s = make_step(&kn_op_pool2d, &p, in, 1, (kn_tensor *[]){&out});
@@ -407,13 +402,13 @@ static void pool_avg_borders(void) {
     kn_pool_params p = pool_params(KN_POOL_AVG, 3, 2, 1);
     kn_tensor x = F4(seq25, 1, 5, 5, 1), out = {.data = y};
     kn_tensor *in[] = {&x};
-    run_op(&kn_op_pool2d, &p, in, 1, &out, 4, (const int32_t[]){1, 3, 3, 1});
+    conv_run(&kn_op_pool2d, &p, in, 1, &out, 4, (const int32_t[]){1, 3, 3, 1});
     CHECK_ARRAY_NEAR(y, want, 9, 1e-5);
 
     /* 2x2 VALID, stride 2: the last row and column are dropped. */
     const float valid[4] = {4, 6, 14, 16};
     p = pool_params(KN_POOL_AVG, 2, 2, 0);
-    run_op(&kn_op_pool2d, &p, in, 1, &out, 4, (const int32_t[]){1, 2, 2, 1});
+    conv_run(&kn_op_pool2d, &p, in, 1, &out, 4, (const int32_t[]){1, 2, 2, 1});
     CHECK_ARRAY_NEAR(y, valid, 4, 1e-5);
 
     /* 2x2 window, stride 1, SAME on 5x5: pads 0 top/left, 1 bottom/right. */
@@ -423,7 +418,7 @@ static void pool_avg_borders(void) {
     same_pads(5, 2, 1, 1, &p.pad_left, &p.pad_right);
     CHECK(p.pad_top == 0 && p.pad_bottom == 1);
     out.data = y25;
-    run_op(&kn_op_pool2d, &p, in, 1, &out, 4, (const int32_t[]){1, 5, 5, 1});
+    conv_run(&kn_op_pool2d, &p, in, 1, &out, 4, (const int32_t[]){1, 5, 5, 1});
     CHECK_NEAR(y25[0], (1 + 2 + 6 + 7) / 4.0, 1e-5);
     CHECK_NEAR(y25[4], (5 + 10) / 2.0, 1e-5);
     CHECK_NEAR(y25[20], (21 + 22) / 2.0, 1e-5);
@@ -448,7 +443,7 @@ static void pool_reference(void) {
         float *y = malloc(sizeof(float) * ny), *want = malloc(sizeof(float) * ny);
         kn_tensor x = F4(xv, N, H, W, C), out = {.data = y};
         kn_tensor *in[] = {&x};
-        run_op(&kn_op_pool2d, p, in, 1, &out, 4, (const int32_t[]){N, oh, ow, C});
+        conv_run(&kn_op_pool2d, p, in, 1, &out, 4, (const int32_t[]){N, oh, ow, C});
         for (int b = 0; b < N; b++)
             for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++)
@@ -486,9 +481,9 @@ static void conv_infer_errors(void) {
     EXPECT_BAD(&kn_op_conv2d, &p, ok, 1, "expected 2 to 4 inputs, got 1");
     expect_bad(__LINE__, &kn_op_conv2d, &p, ok, 2, 2, "expected 1 output, got 2");
 
-    kn_tensor x3 = tensor(KILN_FLOAT32, 3, (const int32_t[]){5, 5, 3}, NULL);
+    kn_tensor x3 = tensor(KILN_FLOAT32, NULL, 3, 5, 5, 3);
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x3, &f}), 2, "input is float32[5,5,3], expected rank 4");
-    kn_tensor xi = tensor(KILN_INT32, 4, (const int32_t[]){1, 5, 5, 3}, NULL);
+    kn_tensor xi = tensor(KILN_INT32, NULL, 4, 1, 5, 5, 3);
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&xi, &f}), 2, "operand 0 is int32[1,5,5,3], expected float32");
     kn_tensor x0 = F4(NULL, 1, 0, 5, 3);
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x0, &f}), 2, "every dim >= 1");
@@ -521,7 +516,7 @@ static void conv_infer_errors(void) {
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x_big, &f_1x1}), 2,
                "output float32[1,32768,32768,4] has more than 2147483648 elements");
 
-    kn_tensor b3 = F1(NULL, 3), bi = tensor(KILN_INT32, 1, (const int32_t[]){4}, NULL);
+    kn_tensor b3 = F1(NULL, 3), bi = tensor(KILN_INT32, NULL, 1, 4);
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, &b3}), 3, "bias is float32[3], expected float32[4]");
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, &bi}), 3, "bias is int32[4], expected float32[4]");
 

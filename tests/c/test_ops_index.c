@@ -14,62 +14,9 @@
 
 /* ---- Helpers ------------------------------------------------------------- */
 
-/* A tensor over caller-owned data, dims listed after rank. */
-static kn_tensor tensor(kiln_dtype dtype, void *data, int rank, ...) {
-    kn_tensor t = {.name = "", .dtype = dtype, .rank = rank, .data = data};
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) t.dims[i] = va_arg(ap, int);
-    va_end(ap);
-    return t;
-}
 
-static bool has_shape(const kn_tensor *t, kiln_dtype dtype, int rank, ...) {
-    bool same = t->dtype == dtype && t->rank == rank;
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) same = same && t->dims[i] == va_arg(ap, int);
-    va_end(ap);
-    if (!same) fprintf(stderr, "  got %s rank %d\n", kiln_dtype_name(t->dtype), t->rank);
-    return same;
-}
 
-/* infer into out[0..n_out) (keeping their data pointers), then eval: what
- * the loader and the executor do. */
-static kiln_status run(int op, const void *params, kn_tensor **in, int n_in, kn_tensor *out, int n_out) {
-    const kn_op_def *def = kn_op_lookup((uint32_t)op);
-    CHECK(def != NULL);
-    if (!def) return KILN_ERR_UNSUPPORTED;
-    kn_tensor *outs[2] = {&out[0], n_out > 1 ? &out[1] : NULL};
-    void *data[2] = {out[0].data, n_out > 1 ? out[1].data : NULL};
-    kn_step s = {.op = (uint16_t)op, .n_in = (uint8_t)n_in, .n_out = (uint8_t)n_out, .n_params = def->n_params,
-                 .params = params, .name = "test", .in = in, .out = outs};
-    kiln_status st = def->infer(&s, out);
-    if (st != KILN_OK) {
-        fprintf(stderr, "  infer: %s\n", kiln_last_error());
-        return st;
-    }
-    for (int k = 0; k < n_out; k++) out[k].data = data[k];
-    return def->eval(&s, NULL);
-}
 
-/* infer must fail with `want` and a message containing `needle`. */
-#define EXPECT_FAIL(want, op, params, in, n_in, n_out, needle) \
-    expect_fail(__LINE__, want, op, params, in, n_in, n_out, needle)
-static void expect_fail(int line, kiln_status want, int op, const void *params, kn_tensor **in, int n_in, int n_out,
-                        const char *needle) {
-    const kn_op_def *def = kn_op_lookup((uint32_t)op);
-    kn_tensor y[2] = {{.name = ""}, {.name = ""}};
-    kn_tensor *outs[2] = {&y[0], &y[1]};
-    kn_step s = {.op = (uint16_t)op, .n_in = (uint8_t)n_in, .n_out = (uint8_t)n_out, .n_params = def->n_params,
-                 .params = params, .name = "test", .in = in, .out = outs};
-    kiln_status st = def->infer(&s, y);
-    if (st != want || !strstr(kiln_last_error(), needle)) {
-        fprintf(stderr, "%s:%d: infer returned %s \"%s\", want %s with \"%s\"\n", __FILE__, line,
-                kiln_status_name(st), kiln_last_error(), kiln_status_name(want), needle);
-        check_failures++;
-    }
-}
 
 static bool ints_equal(const int32_t *got, const int32_t *want, size_t n) {
     bool ok = true;
@@ -103,7 +50,7 @@ static int rand_int(int lo, int hi) { /* inclusive */
 static kiln_status gather(int axis, int batch_dims, kn_tensor *x, kn_tensor *idx, kn_tensor *y) {
     kn_gather_params p = {.axis = axis, .batch_dims = batch_dims};
     kn_tensor *in[2] = {x, idx};
-    return run(KN_OP_GATHER, &p, in, 2, y, 1);
+    return run_op(KN_OP_GATHER, &p, in, 2, y, 1);
 }
 
 static void gather_rows(void) {
@@ -229,31 +176,31 @@ static void gather_errors(void) {
     kn_tensor tf = tensor(KILN_FLOAT32, x, 1, 2), t3 = tensor(KILN_INT32, i, 2, 3, 2);
     kn_tensor *in[2] = {&tx, &ti};
     kn_gather_params p = {.axis = 2};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "axis 2 is out of range");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "axis 2 is out of range");
     p.axis = -1;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "axis -1 is out of range");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "axis -1 is out of range");
     p = (kn_gather_params){.axis = 0, .batch_dims = 1};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "batch_dims 1 must be in [0, 0]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "batch_dims 1 must be in [0, 0]");
     p = (kn_gather_params){.axis = 1, .batch_dims = -1};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "batch_dims -1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "batch_dims -1");
     in[1] = &t3;
     p.batch_dims = 1;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "batch dim 0 differs");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "batch dim 0 differs");
     in[1] = &tf;
     p.batch_dims = 0;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "expected int32");
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 1, 1, "expected 2 inputs");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "expected int32");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 1, 1, "expected 2 inputs");
     kn_tensor big = tensor(KILN_FLOAT32, x, 8, 1, 1, 1, 1, 1, 1, 1, 1);
     kn_tensor i3 = tensor(KILN_INT32, i, 3, 1, 1, 1);
     in[0] = &big;
     in[1] = &i3;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "gives rank 10");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "gives rank 10");
     /* Too many elements: 2^20 params rows gathered by 2^12 indices of 2^20 each. */
     kn_tensor wide = tensor(KILN_FLOAT32, x, 2, 4, 1 << 20), many = tensor(KILN_INT32, i, 1, 1 << 12);
     p.axis = 0;
     in[0] = &wide;
     in[1] = &many;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "more than");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER, &p, in, 2, 1, "more than");
 }
 
 /* ---- GATHER_ND ----------------------------------------------------------- */
@@ -261,7 +208,7 @@ static void gather_errors(void) {
 static kiln_status gather_nd(kn_tensor *x, kn_tensor *idx, kn_tensor *y) {
     kn_gather_nd_params p = {.batch_dims = 0};
     kn_tensor *in[2] = {x, idx};
-    return run(KN_OP_GATHER_ND, &p, in, 2, y, 1);
+    return run_op(KN_OP_GATHER_ND, &p, in, 2, y, 1);
 }
 
 static void gather_nd_values(void) {
@@ -328,19 +275,19 @@ static void gather_nd_empty_and_errors(void) {
     kn_tensor fl = tensor(KILN_FLOAT32, x, 2, 1, 2);
     kn_tensor *in[2] = {&tx, &k3};
     kn_gather_nd_params p = {.batch_dims = 0};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER_ND, &p, in, 2, 1, "index 3 dims but params");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER_ND, &p, in, 2, 1, "index 3 dims but params");
     in[1] = &scalar;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER_ND, &p, in, 2, 1, "int32 of rank >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER_ND, &p, in, 2, 1, "int32 of rank >= 1");
     in[1] = &fl;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER_ND, &p, in, 2, 1, "int32 of rank >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER_ND, &p, in, 2, 1, "int32 of rank >= 1");
     p.batch_dims = 1;
-    EXPECT_FAIL(KILN_ERR_UNSUPPORTED, KN_OP_GATHER_ND, &p, in, 2, 1, "batch_dims 1");
+    EXPECT_INFER_FAIL(KILN_ERR_UNSUPPORTED, KN_OP_GATHER_ND, &p, in, 2, 1, "batch_dims 1");
     p.batch_dims = 0;
     kn_tensor big = tensor(KILN_FLOAT32, x, 8, 1, 1, 1, 1, 1, 1, 1, 1);
     kn_tensor i4 = tensor(KILN_INT32, i, 4, 1, 1, 1, 0);
     in[0] = &big;
     in[1] = &i4;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER_ND, &p, in, 2, 1, "gives rank 11");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_GATHER_ND, &p, in, 2, 1, "gives rank 11");
 }
 
 /* ---- SELECT -------------------------------------------------------------- */
@@ -348,7 +295,7 @@ static void gather_nd_empty_and_errors(void) {
 static kiln_status select_op(kn_tensor *c, kn_tensor *a, kn_tensor *b, kn_tensor *y) {
     kn_select_params p = {0};
     kn_tensor *in[3] = {c, a, b};
-    return run(KN_OP_SELECT, &p, in, 3, y, 1);
+    return run_op(KN_OP_SELECT, &p, in, 3, y, 1);
 }
 
 static void select_same_shape_and_scalar(void) {
@@ -469,13 +416,13 @@ static void select_empty_and_errors(void) {
     kn_tensor t2 = tensor(KILN_FLOAT32, a, 1, 2), tb = tensor(KILN_BOOL, c, 1, 3);
     kn_select_params p = {0};
     kn_tensor *in[3] = {&fc, &ta, &ta};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SELECT, &p, in, 3, 1, "expected bool");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SELECT, &p, in, 3, 1, "expected bool");
     in[0] = &tb;
     in[2] = &ti;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SELECT, &p, in, 3, 1, "different dtypes");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SELECT, &p, in, 3, 1, "different dtypes");
     in[2] = &t2;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SELECT, &p, in, 3, 1, "dims 3 and 2 differ");
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SELECT, &p, in, 2, 1, "expected 3 inputs");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SELECT, &p, in, 3, 1, "dims 3 and 2 differ");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SELECT, &p, in, 2, 1, "expected 3 inputs");
 }
 
 /* ---- ARG ----------------------------------------------------------------- */
@@ -483,7 +430,7 @@ static void select_empty_and_errors(void) {
 static kiln_status arg(int kind, int axis, kn_tensor *x, kn_tensor *y) {
     kn_arg_params p = {.kind = kind, .axis = axis};
     kn_tensor *in[1] = {x};
-    return run(KN_OP_ARG, &p, in, 1, y, 1);
+    return run_op(KN_OP_ARG, &p, in, 1, y, 1);
 }
 
 static void arg_values_and_ties(void) {
@@ -554,20 +501,20 @@ static void arg_empty_and_errors(void) {
 
     kn_tensor *in[1] = {&tx};
     kn_arg_params p = {.kind = KN_ARG_MAX, .axis = 0};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "axis 0 of float32[0,3] is empty");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "axis 0 of float32[0,3] is empty");
     p.axis = 2;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "axis 2 is out of range");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "axis 2 is out of range");
     p.axis = -1;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "axis -1 is out of range");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "axis -1 is out of range");
     p = (kn_arg_params){.kind = 2, .axis = 1};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "unknown arg kind 2");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "unknown arg kind 2");
     kn_tensor tb = tensor(KILN_BOOL, x, 1, 1), ts = tensor(KILN_FLOAT32, x, 0);
     p.kind = KN_ARG_MIN;
     p.axis = 0;
     in[0] = &tb;
-    EXPECT_FAIL(KILN_ERR_UNSUPPORTED, KN_OP_ARG, &p, in, 1, 1, "only float32, int32 and uint8");
+    EXPECT_INFER_FAIL(KILN_ERR_UNSUPPORTED, KN_OP_ARG, &p, in, 1, 1, "only float32, int32 and uint8");
     in[0] = &ts;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "out of range for float32[]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_ARG, &p, in, 1, 1, "out of range for float32[]");
 }
 
 /* ---- TOPK ---------------------------------------------------------------- */
@@ -576,7 +523,7 @@ static kiln_status topk(int k, kn_tensor *x, kn_tensor *vals, kn_tensor *ids) {
     kn_topk_params p = {.k = k};
     kn_tensor *in[1] = {x};
     kn_tensor out[2] = {*vals, *ids};
-    kiln_status st = run(KN_OP_TOPK, &p, in, 1, out, 2);
+    kiln_status st = run_op(KN_OP_TOPK, &p, in, 1, out, 2);
     *vals = out[0];
     *ids = out[1];
     return st;
@@ -664,16 +611,16 @@ static void topk_errors(void) {
     kn_tensor tx = tensor(KILN_FLOAT32, x, 2, 2, 3);
     kn_tensor *in[1] = {&tx};
     kn_topk_params p = {.k = 4};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_TOPK, &p, in, 1, 2, "k 4 must be in [0, 3]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_TOPK, &p, in, 1, 2, "k 4 must be in [0, 3]");
     p.k = -1;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_TOPK, &p, in, 1, 2, "k -1 must be in [0, 3]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_TOPK, &p, in, 1, 2, "k -1 must be in [0, 3]");
     p.k = 1;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_TOPK, &p, in, 1, 1, "expected 1 input and 2 outputs");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_TOPK, &p, in, 1, 1, "expected 1 input and 2 outputs");
     kn_tensor ts = tensor(KILN_FLOAT32, x, 0), tb = tensor(KILN_BOOL, x, 1, 3);
     in[0] = &ts;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_TOPK, &p, in, 1, 2, "needs rank >= 1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_TOPK, &p, in, 1, 2, "needs rank >= 1");
     in[0] = &tb;
-    EXPECT_FAIL(KILN_ERR_UNSUPPORTED, KN_OP_TOPK, &p, in, 1, 2, "only float32, int32 and uint8");
+    EXPECT_INFER_FAIL(KILN_ERR_UNSUPPORTED, KN_OP_TOPK, &p, in, 1, 2, "only float32, int32 and uint8");
 }
 
 /* ---- SCATTER_ND ---------------------------------------------------------- */
@@ -683,7 +630,7 @@ static kiln_status scatter(int rank, const int32_t *dims, kn_tensor *idx, kn_ten
     kn_scatter_nd_params p = {.rank = rank};
     memcpy(p.dims, dims, sizeof(int32_t) * (size_t)rank);
     kn_tensor *in[3] = {idx, upd, def};
-    return run(KN_OP_SCATTER_ND, &p, in, 3, y, 1);
+    return run_op(KN_OP_SCATTER_ND, &p, in, 3, y, 1);
 }
 
 static void scatter_values(void) {
@@ -749,26 +696,26 @@ static void scatter_empty_and_errors(void) {
 
     kn_scatter_nd_params p = {.rank = 3, .dims = {2, 2, 2}};
     kn_tensor *in[3] = {&ti, &tu, &td};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "give 2 coordinates, the output has rank 3");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "give 2 coordinates, the output has rank 3");
     p = (kn_scatter_nd_params){.rank = 2, .dims = {2, -1}};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "dim 1 is -1");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "dim 1 is -1");
     p = (kn_scatter_nd_params){.rank = 0};
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "rank 0 is not in [1, 8]");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "rank 0 is not in [1, 8]");
     p = (kn_scatter_nd_params){.rank = 2, .dims = {2, 2}};
     kn_tensor tu2 = tensor(KILN_FLOAT32, upd, 1, 2), td1 = tensor(KILN_FLOAT32, &def, 1, 1);
     kn_tensor tdi = tensor(KILN_INT32, &def, 0), tif = tensor(KILN_FLOAT32, idx, 2, 1, 2);
     in[1] = &tu2;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "expected a scalar or 1 values");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "expected a scalar or 1 values");
     in[1] = &tu;
     in[2] = &td1;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "expected a scalar of the updates' dtype");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "expected a scalar of the updates' dtype");
     in[2] = &tdi;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "expected a scalar of the updates' dtype");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "expected a scalar of the updates' dtype");
     in[2] = &td;
     in[0] = &tif;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "expected int32 of rank 0, 1 or 2");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 3, 1, "expected int32 of rank 0, 1 or 2");
     in[0] = &ti;
-    EXPECT_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 2, 1, "expected 3 inputs");
+    EXPECT_INFER_FAIL(KILN_ERR_BAD_BUNDLE, KN_OP_SCATTER_ND, &p, in, 2, 1, "expected 3 inputs");
 }
 
 int main(void) {
