@@ -1,13 +1,13 @@
 /* The depthwise microkernel table: the widest vectors this machine has. */
 #include "kernels/dwconv.h"
 
-void kn_f32_dwconv_v128(size_t, size_t, const float *const *, const float *, size_t, const float *, float *, float,
-                        float);
+void kn_f32_dwconv_v128(size_t, size_t, const float *const *, size_t, size_t, const float *, size_t, const float *,
+                        float *, size_t, float, float);
 static const kn_dwconv_config v128 = {"f32_dwconv_v128", kn_f32_dwconv_v128};
 
 #if defined(KN_HAVE_X86_KERNELS)
-void kn_f32_dwconv_avx2(size_t, size_t, const float *const *, const float *, size_t, const float *, float *, float,
-                        float);
+void kn_f32_dwconv_avx2(size_t, size_t, const float *const *, size_t, size_t, const float *, size_t, const float *,
+                        float *, size_t, float, float);
 static const kn_dwconv_config avx2 = {"f32_dwconv_avx2", kn_f32_dwconv_avx2};
 #endif
 

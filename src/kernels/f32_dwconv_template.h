@@ -1,7 +1,7 @@
 /*
  * The depthwise microkernel body. Include with KN_VW (floats per vector) and
- * KN_DWCONV naming the function. Blocks of four, two and one vectors of
- * channels accumulate in registers across every tap; scalars finish.
+ * KN_DWCONV naming the function. Pixels go four at a time (then one by one),
+ * channels in blocks of two vectors, one vector, then scalars.
  */
 #include <string.h>
 
@@ -23,43 +23,55 @@ static inline kn_dv kn_dclamp(kn_dv v, float min, float max) {
     return (kn_dv)((above & (kn_di)hi) | (~above & (kn_di)v));
 }
 
-/* `nv` vectors of channels from c: taps alternate between two accumulator
- * sets, so even one vector has two independent FMA chains. */
-#define KN_DW_BLOCK(nv)                                                                                   \
-    for (; c + (nv) * KN_VW <= channels; c += (nv) * KN_VW) {                                             \
-        kn_dv a0[nv], a1[nv];                                                                             \
-        _Pragma("GCC unroll 4") for (int v = 0; v < (nv); v++) {                                          \
-            a0[v] = bias ? kn_dload(bias + c + v * KN_VW) : (kn_dv){0};                                   \
-            a1[v] = (kn_dv){0};                                                                           \
-        }                                                                                                 \
-        size_t t = 0;                                                                                     \
-        for (; t + 2 <= ks; t += 2) {                                                                     \
-            const float *x0 = in[t] + c, *x1 = in[t + 1] + c;                                             \
-            const float *w0 = w + t * w_stride + c, *w1 = w0 + w_stride;                                  \
-            _Pragma("GCC unroll 4") for (int v = 0; v < (nv); v++) {                                      \
-                a0[v] += kn_dload(x0 + v * KN_VW) * kn_dload(w0 + v * KN_VW);                             \
-                a1[v] += kn_dload(x1 + v * KN_VW) * kn_dload(w1 + v * KN_VW);                             \
-            }                                                                                             \
-        }                                                                                                 \
-        if (t < ks) {                                                                                     \
-            const float *x0 = in[t] + c, *w0 = w + t * w_stride + c;                                      \
-            _Pragma("GCC unroll 4") for (int v = 0; v < (nv); v++) a0[v] += kn_dload(x0 + v * KN_VW) * kn_dload(w0 + v * KN_VW); \
-        }                                                                                                 \
-        _Pragma("GCC unroll 4") for (int v = 0; v < (nv); v++) {                                          \
-            kn_dv r = kn_dclamp(a0[v] + a1[v], min, max);                                                 \
-            memcpy(out + c + v * KN_VW, &r, sizeof r);                                                    \
-        }                                                                                                 \
+/* NP pixels by NV vectors of channels from c, in registers across all taps. */
+#define KN_DW_TILE(NV, NP)                                                                                    \
+    for (; c + (NV) * KN_VW <= channels; c += (NV) * KN_VW) {                                                 \
+        kn_dv acc[NP][NV];                                                                                    \
+        _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) {                                              \
+            kn_dv b = bias ? kn_dload(bias + c + v * KN_VW) : (kn_dv){0};                                     \
+            _Pragma("GCC unroll 4") for (int q = 0; q < (NP); q++) acc[q][v] = b;                             \
+        }                                                                                                     \
+        for (size_t t = 0; t < ks; t++) {                                                                     \
+            const float *x = in[t] + pixel * in_step + c, *wt = w + t * w_stride + c;                          \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) {                                          \
+                kn_dv wv = kn_dload(wt + v * KN_VW);                                                          \
+                _Pragma("GCC unroll 4") for (int q = 0; q < (NP); q++)                                        \
+                    acc[q][v] += kn_dload(x + q * in_step + v * KN_VW) * wv;                                  \
+            }                                                                                                 \
+        }                                                                                                     \
+        _Pragma("GCC unroll 4") for (int q = 0; q < (NP); q++)                                                \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) {                                          \
+                kn_dv r = kn_dclamp(acc[q][v], min, max);                                                     \
+                memcpy(out + (pixel + q) * out_step + c + v * KN_VW, &r, sizeof r);                           \
+            }                                                                                                 \
     }
 
-void KN_DWCONV(size_t channels, size_t ks, const float *const *in, const float *w, size_t w_stride,
-               const float *bias, float *out, float min, float max) {
-    size_t c = 0;
-    KN_DW_BLOCK(4)
-    KN_DW_BLOCK(2)
-    KN_DW_BLOCK(1)
+/* The channels left after the vector tiles, pixel by pixel. */
+static inline void kn_dw_scalar_tail(size_t c, size_t channels, size_t ks, const float *const *in, size_t at,
+                                     const float *w, size_t w_stride, const float *bias, float *o, float min,
+                                     float max) {
     for (; c < channels; c++) {
         float acc = bias ? bias[c] : 0.0f;
-        for (size_t t = 0; t < ks; t++) acc += in[t][c] * w[t * w_stride + c];
-        out[c] = acc < min ? min : acc > max ? max : acc;
+        for (size_t t = 0; t < ks; t++) acc += in[t][at + c] * w[t * w_stride + c];
+        o[c] = acc < min ? min : acc > max ? max : acc;
+    }
+}
+
+void KN_DWCONV(size_t channels, size_t ks, const float *const *in, size_t in_step, size_t n_pixels, const float *w,
+               size_t w_stride, const float *bias, float *out, size_t out_step, float min, float max) {
+    size_t pixel = 0;
+    for (; pixel + 4 <= n_pixels; pixel += 4) {
+        size_t c = 0;
+        KN_DW_TILE(2, 4)
+        KN_DW_TILE(1, 4)
+        for (size_t q = 0; q < 4; q++)
+            kn_dw_scalar_tail(c, channels, ks, in, (pixel + q) * in_step, w, w_stride, bias,
+                              out + (pixel + q) * out_step, min, max);
+    }
+    for (; pixel < n_pixels; pixel++) {
+        size_t c = 0;
+        KN_DW_TILE(4, 1)
+        KN_DW_TILE(1, 1)
+        kn_dw_scalar_tail(c, channels, ks, in, pixel * in_step, w, w_stride, bias, out + pixel * out_step, min, max);
     }
 }

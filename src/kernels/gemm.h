@@ -32,6 +32,8 @@ typedef struct kn_gemm_config {
 
 /* The microkernel for this machine (chosen once, by CPU features natively). */
 const kn_gemm_config *kn_gemm_config_get(void);
+/* The best microkernel for n output channels (a narrower tile when n is small and odd-sized). */
+const kn_gemm_config *kn_gemm_config_for(size_t n);
 
 /* Floats needed to pack a k x n weight matrix for tile width nr. */
 size_t kn_gemm_packed_floats(size_t k, size_t n, size_t nr);

@@ -16,11 +16,26 @@ static const kn_gemm_config v128 = {"f32_gemm_4x8_v128", 4, 8, kn_f32_gemm_4x8_v
 
 #if defined(KN_HAVE_X86_KERNELS)
 DECLARE(6x16_avx2)
+DECLARE(12x8_avx2)
 DECLARE(8x32_avx512)
 static const kn_gemm_config avx2 = {"f32_gemm_6x16_avx2", 6, 16, kn_f32_gemm_6x16_avx2, kn_f32_igemm_6x16_avx2};
+static const kn_gemm_config avx2_narrow = {"f32_gemm_12x8_avx2", 12, 8, kn_f32_gemm_12x8_avx2,
+                                           kn_f32_igemm_12x8_avx2};
 static const kn_gemm_config avx512 = {"f32_gemm_8x32_avx512", 8, 32, kn_f32_gemm_8x32_avx512,
                                       kn_f32_igemm_8x32_avx512};
 #endif
+
+const kn_gemm_config *kn_gemm_config_for(size_t n) {
+    const kn_gemm_config *wide = kn_gemm_config_get();
+#if defined(KN_HAVE_X86_KERNELS)
+    /* The narrow tile when it pads fewer output channels than the wide one. */
+    size_t padded_wide = (n + wide->nr - 1) / wide->nr * wide->nr, padded_narrow = (n + 7) / 8 * 8;
+    if (wide == &avx2 && padded_narrow < padded_wide) return &avx2_narrow;
+#else
+    (void)n;
+#endif
+    return wide;
+}
 
 const kn_gemm_config *kn_gemm_config_get(void) {
 #if defined(KN_HAVE_X86_KERNELS)

@@ -91,7 +91,7 @@ static kiln_status conv2d_prepare(kn_step *s, size_t *scratch) {
     const int32_t KH = f->dims[0], KW = f->dims[1], C = f->dims[2], OC = f->dims[3];
     conv2d_state *st = malloc(sizeof *st);
     if (!st) return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory packing weights");
-    st->gemm = kn_gemm_config_get();
+    st->gemm = kn_gemm_config_for((size_t)OC);
     size_t k = (size_t)KH * KW * C, floats = kn_gemm_packed_floats(k, (size_t)OC, st->gemm->nr);
     st->packed = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
     if (!st->packed) {

@@ -79,13 +79,34 @@ static kiln_status depthwise_eval_reference(const kn_step *s) {
     return KILN_OK;
 }
 
+/* Floats of zeros that padded taps read: enough for a whole output row's run of pixels. */
+static size_t zero_floats(const kn_conv_params *p, size_t kw, size_t ow, size_t c) {
+    return ((kw - 1) * (size_t)p->dilation_w + (ow - 1) * (size_t)p->stride_w + 1) * c;
+}
+
 static kiln_status depthwise_prepare(kn_step *s, size_t *scratch) {
-    const kn_tensor *f = s->in[1];
+    const kn_tensor *f = s->in[1], *y = s->out[0];
     if (f->dims[3] != 1) return KILN_OK;
     s->state = (void *)kn_dwconv_config_get();
-    /* A zero row for padded taps, then one pixel's tap pointers. */
-    *scratch = kn_zero_row_bytes((size_t)f->dims[2]) + sizeof(float *) * (size_t)f->dims[0] * (size_t)f->dims[1];
+    /* The zeros for padded taps, then one pixel's tap pointers. */
+    size_t zeros = zero_floats(s->params, (size_t)f->dims[1], (size_t)y->dims[2], (size_t)f->dims[2]);
+    *scratch = kn_zero_row_bytes(zeros) + sizeof(float *) * (size_t)f->dims[0] * (size_t)f->dims[1];
     return KILN_OK;
+}
+
+/* Tap pointers of output pixel (oh, ow) of image xn; taps outside the input read zeros. */
+static void pixel_taps(const kn_conv_params *p, const float *xn, const float *zero, size_t H, size_t W, size_t C,
+                       size_t KH, size_t KW, size_t oh, size_t ow, const float **taps) {
+    for (size_t kh = 0; kh < KH; kh++) {
+        int64_t ih = (int64_t)(oh * (size_t)p->stride_h + kh * (size_t)p->dilation_h) - p->pad_top;
+        for (size_t kw = 0; kw < KW; kw++) {
+            int64_t iw = (int64_t)(ow * (size_t)p->stride_w + kw * (size_t)p->dilation_w) - p->pad_left;
+            bool inside = ih >= 0 && ih < (int64_t)H && iw >= 0 && iw < (int64_t)W;
+            /* A padded row's taps point into the zeros where a run of pixels can advance from. */
+            taps[kh * KW + kw] = inside ? xn + ((size_t)ih * W + (size_t)iw) * C
+                                 : zero + (iw >= 0 && iw < (int64_t)W ? kw * (size_t)p->dilation_w * C : 0);
+        }
+    }
 }
 
 static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
@@ -99,24 +120,30 @@ static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
     const size_t H = (size_t)xt->dims[1], W = (size_t)xt->dims[2], C = (size_t)xt->dims[3];
     const size_t KH = (size_t)ft->dims[0], KW = (size_t)ft->dims[1];
     const size_t N = (size_t)yt->dims[0], OH = (size_t)yt->dims[1], OW = (size_t)yt->dims[2];
+    const size_t sw = (size_t)p->stride_w, span = (KW - 1) * (size_t)p->dilation_w, pl = (size_t)p->pad_left;
+    size_t zeros = zero_floats(p, KW, OW, C);
     float *zero = scratch;
-    const float **taps = (const float **)(void *)((char *)scratch + kn_zero_row_bytes(C));
-    memset(zero, 0, sizeof(float) * C);
+    const float **taps = (const float **)(void *)((char *)scratch + kn_zero_row_bytes(zeros));
+    memset(zero, 0, sizeof(float) * zeros);
     float lo = p->act == KN_ACT_RELU || p->act == KN_ACT_RELU6 ? 0.0f : -INFINITY;
     float hi = p->act == KN_ACT_RELU6 ? 6.0f : INFINITY;
+    /* Output columns whose every tap lies inside the input's width: [first, end). */
+    size_t first = (pl + sw - 1) / sw, end = W + pl >= span + 1 ? (W + pl - span - 1) / sw + 1 : 0;
+    if (end > OW) end = OW;
+    if (first > end) first = end;
     for (size_t n = 0; n < N; n++) {
         const float *xn = x + n * H * W * C;
         for (size_t oh = 0; oh < OH; oh++) {
+            float *row = y + (n * OH + oh) * OW * C;
             for (size_t ow = 0; ow < OW; ow++) {
-                for (size_t kh = 0; kh < KH; kh++) {
-                    int64_t ih = (int64_t)(oh * (size_t)p->stride_h + kh * (size_t)p->dilation_h) - p->pad_top;
-                    for (size_t kw = 0; kw < KW; kw++) {
-                        int64_t iw = (int64_t)(ow * (size_t)p->stride_w + kw * (size_t)p->dilation_w) - p->pad_left;
-                        bool inside = ih >= 0 && ih < (int64_t)H && iw >= 0 && iw < (int64_t)W;
-                        taps[kh * KW + kw] = inside ? xn + ((size_t)ih * W + (size_t)iw) * C : zero;
-                    }
+                if (ow == first && end > first) { /* the interior: one call, pixels sw * C apart */
+                    pixel_taps(p, xn, zero, H, W, C, KH, KW, oh, ow, taps);
+                    dw->dwconv(C, KH * KW, taps, sw * C, end - first, w, C, bias, row + ow * C, C, lo, hi);
+                    ow = end - 1;
+                    continue;
                 }
-                dw->dwconv(C, KH * KW, taps, w, C, bias, y + ((n * OH + oh) * OW + ow) * C, lo, hi);
+                pixel_taps(p, xn, zero, H, W, C, KH, KW, oh, ow, taps);
+                dw->dwconv(C, KH * KW, taps, 0, 1, w, C, bias, row + ow * C, C, lo, hi);
             }
         }
     }

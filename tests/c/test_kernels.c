@@ -103,6 +103,8 @@ static void depthwise_matches_reference(void) {
         {2, 6, 6, 67, 5, 5, 67, 1, 1, 1, 1, 2, 2, 2, 2, KN_ACT_RELU},
         {1, 8, 8, 16, 3, 3, 16, 1, 1, 2, 2, 2, 2, 2, 2, KN_ACT_LEAKY_RELU},
         {1, 5, 5, 33, 3, 3, 33, 1, 2, 1, 1, 1, 0, 1, 2, KN_ACT_PRELU},
+        {1, 9, 21, 24, 5, 5, 24, 1, 1, 1, 1, 2, 2, 2, 2, KN_ACT_RELU}, /* BlazeFace-like: runs of 4 pixels */
+        {1, 6, 23, 8, 3, 3, 8, 1, 3, 1, 2, 1, 2, 1, 2, KN_ACT_NONE},  /* stride 3, dilation 2 along a row */
     };
     unsigned seed = 2;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
