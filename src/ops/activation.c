@@ -40,3 +40,14 @@ kiln_status kn_act_check(const kn_step *s, int act, int alpha_index, int32_t cha
         return kn_fail(KILN_ERR_BAD_BUNDLE, "PRELU alpha is %S, expected float32[%d]", a, channels);
     return KILN_OK;
 }
+
+void kn_act_clamp(int act, float *lo, float *hi) {
+    *lo = act == KN_ACT_RELU || act == KN_ACT_RELU6 ? 0.0f : -INFINITY;
+    *hi = act == KN_ACT_RELU6 ? 6.0f : INFINITY;
+}
+
+void kn_act_after_clamp(const kn_step *s, int act, float alpha, float *y, size_t n, size_t channels) {
+    if (act == KN_ACT_NONE || act == KN_ACT_RELU || act == KN_ACT_RELU6) return;
+    const float *prelu = s->n_in > 3 && s->in[3] ? s->in[3]->data : NULL;
+    kn_act_apply(y, n, act, alpha, prelu, channels);
+}

@@ -118,11 +118,6 @@ static size_t panel_block(size_t k, size_t oc, size_t nr) {
     return block < oc ? block : oc;
 }
 
-/* The clamp the microkernel applies; other activations run afterwards. */
-static void clamp_of(int act, float *lo, float *hi) {
-    *lo = act == KN_ACT_RELU || act == KN_ACT_RELU6 ? 0.0f : -INFINITY;
-    *hi = act == KN_ACT_RELU6 ? 6.0f : INFINITY;
-}
 
 static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
     const conv2d_state *st = s->state;
@@ -137,7 +132,7 @@ static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
     const size_t mr = st->gemm->mr, nr = st->gemm->nr, k = KH * KW * C;
     const size_t nb = panel_block(k, OC, nr), panel_floats = nr * (k + 1);
     float lo, hi;
-    clamp_of(p->act, &lo, &hi);
+    kn_act_clamp(p->act, &lo, &hi);
 
     bool pointwise = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && !p->pad_top && !p->pad_left &&
                      !p->pad_bottom && !p->pad_right;
@@ -179,10 +174,7 @@ static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
             }
         }
     }
-    if (p->act != KN_ACT_NONE && p->act != KN_ACT_RELU && p->act != KN_ACT_RELU6) {
-        const float *prelu = s->n_in > 3 && s->in[3] ? s->in[3]->data : NULL;
-        kn_act_apply(y, kn_tensor_count(yt), p->act, p->act_alpha, prelu, OC);
-    }
+    kn_act_after_clamp(s, p->act, p->act_alpha, y, kn_tensor_count(yt), OC);
     return KILN_OK;
 }
 

@@ -125,8 +125,8 @@ static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
     float *zero = scratch;
     const float **taps = (const float **)(void *)((char *)scratch + kn_zero_row_bytes(zeros));
     memset(zero, 0, sizeof(float) * zeros);
-    float lo = p->act == KN_ACT_RELU || p->act == KN_ACT_RELU6 ? 0.0f : -INFINITY;
-    float hi = p->act == KN_ACT_RELU6 ? 6.0f : INFINITY;
+    float lo, hi;
+    kn_act_clamp(p->act, &lo, &hi);
     /* Output columns whose every tap lies inside the input's width: [first, end). */
     size_t first = (pl + sw - 1) / sw, end = W + pl >= span + 1 ? (W + pl - span - 1) / sw + 1 : 0;
     if (end > OW) end = OW;
@@ -147,10 +147,7 @@ static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
             }
         }
     }
-    if (p->act != KN_ACT_NONE && p->act != KN_ACT_RELU && p->act != KN_ACT_RELU6) {
-        const float *prelu = s->n_in > 3 && s->in[3] ? s->in[3]->data : NULL;
-        kn_act_apply(y, kn_tensor_count(yt), p->act, p->act_alpha, prelu, C);
-    }
+    kn_act_after_clamp(s, p->act, p->act_alpha, y, kn_tensor_count(yt), C);
     return KILN_OK;
 }
 
