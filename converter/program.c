@@ -78,11 +78,19 @@ bool kc_set_name(kc_program *p, int id, const char *name) {
     return true;
 }
 
+/* The largest constant folding may make: a few bytes of graph can ask for gigabytes. */
+#define KC_MAX_FOLD_BYTES ((size_t)256 << 20)
+
 /* Runs a step whose inputs are all constants, making its outputs constants. */
 static bool fold(kc_program *p, kn_step *s, const int *out, int n_out) {
     for (int k = 0; k < n_out; k++) {
         kn_tensor *t = &p->tensors[out[k]].t;
         size_t bytes = kn_tensor_bytes(t);
+        if (bytes > KC_MAX_FOLD_BYTES) {
+            kc_error("folding constants would make %s, %zu bytes (the limit is %zu)", kc_shape(t), bytes,
+                     KC_MAX_FOLD_BYTES);
+            return false;
+        }
         t->data = calloc(1, bytes ? bytes : 1);
         if (!t->data) {
             kc_error("out of memory folding constants");

@@ -28,6 +28,14 @@ echo "== CLI, parity and damaged-input tests again, on the ASan/UBSan build of t
 KILN_BUILD_DIR=build-asan node --test tests/js/cli.test.mjs tests/js/parity.test.mjs tests/js/frozen_pb.test.mjs \
   tests/js/damage.test.mjs
 
+echo "== valgrind: the native tools on real models, no errors and no leaks"
+for model in tests/fixtures/models/facemesh/model.json tests/fixtures/models/blazeface-back/model.json \
+             tests/data/mobilenet_v1_0.25_128_frozen.pb; do
+  valgrind -q --error-exitcode=1 --leak-check=full build/kiln-convert "$model" -o build/valgrind.kiln -q
+  valgrind -q --error-exitcode=1 --leak-check=full build/kiln-run build/valgrind.kiln --seeded >/dev/null
+done
+echo "valgrind: clean"
+
 echo "== Browser test (the demo page in headless Chromium: same outputs as Node, a screenshot)"
 node --test tests/browser/
 

@@ -40,7 +40,8 @@ as_root() {
 # ---- apt ---------------------------------------------------------------------
 APT_PACKAGES=(build-essential cmake pkg-config emscripten node-acorn
               libprotobuf-c-dev protobuf-c-compiler wabt binaryen clang
-              libclang-rt-14-dev) # clang's ASan and libFuzzer runtimes (tests/fuzz/)
+              libclang-rt-14-dev # clang's ASan and libFuzzer runtimes (tests/fuzz/)
+              valgrind)
 # The browser test (tests/browser/: Debian's Chromium, driven by playwright-core) and the
 # package test's type check of js/*.d.ts (tsc).
 APT_PACKAGES+=(chromium node-typescript)

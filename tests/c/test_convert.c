@@ -232,7 +232,23 @@ static void pad_folds_into_conv(void) {
     CHECK_ARRAY_NEAR(results[0], results[1], 60, 1e-6);
 }
 
+/* A few bytes of graph cannot make the converter build a huge constant. */
+static void huge_constants_are_refused(void) {
+    tf_graph *g = tf_graph_new();
+    gb_placeholder(g, "x", TF_DT_FLOAT, 1, (int64_t[]){1});
+    gb_const(g, "dims", TF_DT_INT32, 1, (int64_t[]){2}, (int32_t[]){20000, 20000});
+    float one = 1;
+    gb_const(g, "one", TF_DT_FLOAT, 0, NULL, &one);
+    gb_node2(g, "big", "Fill", "dims", "one");
+    gb_node2(g, "out", "Mul", "x", "big");
+    gb_bundle b;
+    CHECK(!gb_convert(g, NULL, &b));
+    CHECK(strstr(kc_last_error(), "the limit is") != NULL);
+    tf_graph_free(g);
+}
+
 int main(void) {
+    RUN(huge_constants_are_refused);
     RUN(pad_folds_into_conv);
     RUN(small_cnn_matches_reference);
     RUN(damaged_bundles_fail_cleanly);
