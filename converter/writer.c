@@ -45,13 +45,47 @@ static size_t buf_put(buf *b, const void *src, size_t n) {
 
 static void buf_align(buf *b, size_t a) { buf_put(b, NULL, align_up(b->len, a) - b->len); }
 
-/* Interns a string in the strings section; returns its offset. */
-static uint32_t intern(buf *strings, const char *s) {
+/* The strings section, each name stored once (found again through a hash table). */
+typedef struct {
+    buf bytes;
+    uint32_t *slots; /* offset + 1 of a stored string, or 0 */
+    size_t cap, count;
+} strtab;
+
+static size_t hash_str(const char *s) {
+    size_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Interns a string; returns its offset (KN_NO_STRING for an empty one). */
+static uint32_t intern(strtab *t, const char *s) {
     if (!s || !*s) return KN_NO_STRING;
-    size_t n = strlen(s);
-    for (size_t at = 0; at < strings->len; at += strlen((const char *)strings->data + at) + 1)
-        if (strcmp((const char *)strings->data + at, s) == 0) return (uint32_t)at;
-    return (uint32_t)buf_put(strings, s, n + 1);
+    if (2 * (t->count + 1) > t->cap) { /* keep the table at most half full */
+        size_t cap = t->cap ? 2 * t->cap : 256;
+        uint32_t *slots = calloc(cap, sizeof *slots);
+        if (!slots) {
+            t->bytes.oom = true;
+            return KN_NO_STRING;
+        }
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->slots[i]) continue;
+            size_t j = hash_str((const char *)t->bytes.data + t->slots[i] - 1) & (cap - 1);
+            while (slots[j]) j = (j + 1) & (cap - 1);
+            slots[j] = t->slots[i];
+        }
+        free(t->slots);
+        t->slots = slots;
+        t->cap = cap;
+    }
+    size_t j = hash_str(s) & (t->cap - 1);
+    for (; t->slots[j]; j = (j + 1) & (t->cap - 1))
+        if (strcmp((const char *)t->bytes.data + t->slots[j] - 1, s) == 0) return t->slots[j] - 1;
+    uint32_t at = (uint32_t)buf_put(&t->bytes, s, strlen(s) + 1);
+    if (t->bytes.oom) return KN_NO_STRING;
+    t->slots[j] = at + 1;
+    t->count++;
+    return at;
 }
 
 /*
@@ -122,7 +156,8 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
         free(offsets);
         return false;
     }
-    buf strings = {0}, weights = {0}, plan = {0}, out = {0};
+    strtab strings = {0};
+    buf weights = {0}, plan = {0}, out = {0};
     for (int i = 0; i < p->n_tensors; i++) {
         if (!kc_is_const(p, i)) continue;
         size_t n = kn_tensor_bytes(&p->tensors[i].t);
@@ -160,7 +195,7 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
                    .n_steps = (uint32_t)p->n_steps, .n_inputs = (uint32_t)p->n_inputs,
                    .n_outputs = (uint32_t)p->n_outputs};
     const buf sections[KN_SEC_COUNT] = {
-        [KN_SEC_STRINGS] = strings,
+        [KN_SEC_STRINGS] = strings.bytes,
         [KN_SEC_TENSORS] = tensors,
         [KN_SEC_IO] = {(uint8_t *)io, sizeof *io * ((size_t)p->n_inputs + p->n_outputs), 0, false},
         [KN_SEC_PLAN] = plan,
@@ -173,7 +208,7 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
         h.sections[i].size = sections[i].len;
         buf_put(&out, sections[i].data, sections[i].len);
     }
-    ok = ok && !strings.oom && !tensors.oom && !weights.oom && !plan.oom && !out.oom;
+    ok = ok && !strings.bytes.oom && !tensors.oom && !weights.oom && !plan.oom && !out.oom;
     if (ok) {
         h.file_size = out.len;
         memcpy(out.data, &h, sizeof h);
@@ -188,7 +223,8 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
         free(out.data);
         kc_error("out of memory building the bundle");
     }
-    free(strings.data);
+    free(strings.bytes.data);
+    free(strings.slots);
     free(weights.data);
     free(plan.data);
     free(tensors.data);
