@@ -22,6 +22,7 @@ static bool grow(void **items, int *cap, int need, size_t item_size) {
 void kc_program_free(kc_program *p) {
     for (int i = 0; i < p->n_tensors; i++) {
         free(p->tensors[i].t.data);
+        free(p->tensors[i].shadow);
         if (p->tensors[i].t.name[0]) free((char *)p->tensors[i].t.name);
     }
     for (int i = 0; i < p->n_steps; i++) {
@@ -81,21 +82,35 @@ bool kc_set_name(kc_program *p, int id, const char *name) {
 /* The largest constant folding may make: a few bytes of graph can ask for gigabytes. */
 #define KC_MAX_FOLD_BYTES ((size_t)256 << 20)
 
-/* Runs a step whose inputs are all constants, making its outputs constants. */
-static bool fold(kc_program *p, kn_step *s, const int *out, int n_out) {
-    for (int k = 0; k < n_out; k++) {
-        kn_tensor *t = &p->tensors[out[k]].t;
-        size_t bytes = kn_tensor_bytes(t);
+/* The largest constant folding may make: a few bytes of graph can ask for gigabytes. */
+#define KC_MAX_FOLD_BYTES ((size_t)256 << 20)
+/* Shadows are values of shapes: small. */
+#define KC_MAX_SHADOW_ELEMENTS 4096u
+
+static bool compute(kn_step *s, void **data);
+
+/* Runs a step on its inputs' data (constants, or shadows), each output into a new
+ * buffer: data[k] (all freed on failure). */
+static bool evaluate(kn_step *s, void **data) {
+    memset(data, 0, sizeof(void *) * s->n_out);
+    bool ok = compute(s, data);
+    for (int k = 0; !ok && k < s->n_out; k++) free(data[k]);
+    return ok;
+}
+
+static bool compute(kn_step *s, void **data) {
+    for (int k = 0; k < s->n_out; k++) {
+        size_t bytes = kn_tensor_bytes(s->out[k]);
         if (bytes > KC_MAX_FOLD_BYTES) {
-            kc_error("folding constants would make %s, %zu bytes (the limit is %zu)", kc_shape(t), bytes,
+            kc_error("folding constants would make %s, %zu bytes (the limit is %zu)", kc_shape(s->out[k]), bytes,
                      KC_MAX_FOLD_BYTES);
             return false;
         }
-        t->data = calloc(1, bytes ? bytes : 1);
-        if (!t->data) {
+        if (!(data[k] = calloc(1, bytes ? bytes : 1))) {
             kc_error("out of memory folding constants");
             return false;
         }
+        s->out[k]->data = data[k];
     }
     const kn_op_def *def = kn_op_lookup(s->op);
     size_t scratch_size = 0;
@@ -152,12 +167,21 @@ bool kc_emit(kc_program *p, const char *node, uint16_t op, const int *in, int n_
         kc_error("node '%s': internal error: bad step for op %u", node, op);
         return false;
     }
+    /* The inputs as infer and evaluation see them: a shadowed value shows its shadow. */
+    kn_tensor views[255], shaped[255];
     kn_tensor *operands[510];
-    kn_tensor shaped[255];
-    bool all_const = true;
+    bool all_const = true, shadowed = true, dynamic = (def->flags & KN_OP_SHAPE_FROM_DATA) != 0;
     for (int i = 0; i < n_in; i++) {
-        operands[i] = in[i] < 0 ? NULL : &p->tensors[in[i]].t;
-        if (in[i] >= 0 && !kc_is_const(p, in[i])) all_const = false;
+        operands[i] = NULL;
+        if (in[i] < 0) continue;
+        const kc_tensor *t = &p->tensors[in[i]];
+        views[i] = t->t;
+        operands[i] = &views[i];
+        if (kc_is_const(p, in[i])) continue;
+        all_const = false;
+        if (t->shadow) views[i].data = t->shadow;
+        else shadowed = false;
+        dynamic = dynamic || t->dynamic || ((def->flags & KN_OP_SHAPE_FROM_VALUES) && i > 0);
     }
     kn_step s = {.op = op, .n_in = (uint8_t)n_in, .n_out = (uint8_t)n_out, .n_params = def->n_params,
                  .params = params, .name = node, .in = operands, .out = operands + n_in};
@@ -172,16 +196,22 @@ bool kc_emit(kc_program *p, const char *node, uint16_t op, const int *in, int n_
             kc_error_prefix("node '%s' (%s)", node, def->name);
             return false;
         }
+        p->tensors[out[k]].dynamic = dynamic && !all_const;
+        if (kn_tensor_count(&shaped[k]) > KC_MAX_SHADOW_ELEMENTS) shadowed = false;
     }
-    /* kc_add_tensor may have moved the tensor array: bind operands again. */
-    for (int i = 0; i < n_in; i++) operands[i] = in[i] < 0 ? NULL : &p->tensors[in[i]].t;
-    for (int k = 0; k < n_out; k++) operands[n_in + k] = &p->tensors[out[k]].t;
-    if (all_const) {
-        if (!fold(p, &s, out, n_out)) {
+    if (all_const || shadowed) {
+        /* Constants fold; values computed from shadows get shadows, and still run. */
+        void *data[255];
+        for (int k = 0; k < n_out; k++) operands[n_in + k] = &shaped[k];
+        if (!evaluate(&s, data)) {
             kc_error_prefix("node '%s' (%s)", node, def->name);
             return false;
         }
-        return true;
+        for (int k = 0; k < n_out; k++) {
+            if (all_const) p->tensors[out[k]].t.data = data[k];
+            else p->tensors[out[k]].shadow = data[k];
+        }
+        if (all_const) return true;
     }
     return add_step(p, node, op, in, n_in, params, params_size, n_out, out);
 }
@@ -254,6 +284,7 @@ bool kc_compact(kc_program *p) {
         } else {
             new_id[i] = -1;
             free(p->tensors[i].t.data);
+            free(p->tensors[i].shadow);
             if (p->tensors[i].t.name[0]) free((char *)p->tensors[i].t.name);
         }
     }

@@ -20,6 +20,12 @@
 typedef struct kc_tensor {
     kn_tensor t;   /* t.name is "" or owned; t.data non-NULL means constant (owned) */
     int producer;  /* step index, or -1 for inputs and constants */
+    /* After a detector's variable-size output (Where, NonMaxSuppression), shapes are
+     * known only at run time: such a tensor is planned at its largest, dim 0 varying. */
+    bool dynamic;
+    /* Small values computed at run time from such shapes (paddings, sizes) also get
+     * the value they have when every varying dim is at its largest: it plans shapes. */
+    void *shadow;
 } kc_tensor;
 
 typedef struct kc_step {

@@ -108,6 +108,31 @@ void *kiln_input_buffer(kiln_context *c, int index) {
     return t ? t->data : NULL;
 }
 
+/* Bytes the plan gave model tensor `id` (its declared, largest shape). */
+static size_t capacity(const kiln_context *c, uint32_t id) { return kn_tensor_bytes(&c->model->tensors[id]); }
+
+/* Sets output k of step pc to `shape`, if it fits the memory planned for it. */
+static kiln_status resize_output(kiln_context *c, uint32_t pc, int k, const kn_tensor *shape) {
+    const kn_model_step *st = &c->model->steps[pc];
+    uint32_t id = st->operands[st->n_in + k];
+    if (kn_tensor_bytes(shape) > capacity(c, id))
+        return kn_fail(KILN_ERR_RUNTIME, "output %d would be %S, more than the %S planned for it", k, shape,
+                       &c->model->tensors[id]);
+    kn_tensor *out = c->steps[pc].out[k];
+    kn_set_shape(out, shape->dtype, shape->rank, shape->dims);
+    return KILN_OK;
+}
+
+/* A dynamic step's outputs take the shapes its inputs give this time. */
+static kiln_status reshape_outputs(kiln_context *c, uint32_t pc) {
+    const kn_step *s = &c->steps[pc];
+    kn_tensor shapes[255];
+    for (int k = 0; k < s->n_out; k++) shapes[k] = c->model->tensors[c->model->steps[pc].operands[s->n_in + k]];
+    kiln_status status = kn_op_lookup(s->op)->infer(s, shapes);
+    for (int k = 0; status == KILN_OK && k < s->n_out; k++) status = resize_output(c, pc, k, &shapes[k]);
+    return status;
+}
+
 /* Loop steps jump; every other step evals and falls through. Returns the next step. */
 static kiln_status control(kiln_context *c, uint32_t pc, uint32_t *next) {
     const kn_step *s = &c->steps[pc];
@@ -123,8 +148,11 @@ static kiln_status control(kiln_context *c, uint32_t pc, uint32_t *next) {
         }
         return KILN_OK;
     }
-    for (int k = 0; k < s->n_in; k++)
+    for (int k = 0; k < s->n_in; k++) {
+        kiln_status status = resize_output(c, pc, k, s->in[k]); /* a variable may take a run-time shape */
+        if (status != KILN_OK) return status;
         if (s->out[k]->data != s->in[k]->data) memmove(s->out[k]->data, s->in[k]->data, kn_tensor_bytes(s->in[k]));
+    }
     *next = (uint32_t)((const kn_loop_next_params *)s->params)->first_step;
     return KILN_OK;
 }
@@ -138,9 +166,10 @@ kiln_status kiln_run(kiln_context *c) {
         const kn_step *s = &c->steps[pc];
         double t0 = c->clock ? c->clock() : 0.0;
         uint32_t next = pc + 1;
-        kiln_status status = s->op == KN_OP_LOOP_TEST || s->op == KN_OP_LOOP_NEXT
-                                 ? control(c, pc, &next)
-                                 : kn_op_lookup(s->op)->eval(s, c->scratch);
+        kiln_status status = KILN_OK;
+        if (s->op == KN_OP_LOOP_TEST || s->op == KN_OP_LOOP_NEXT) status = control(c, pc, &next);
+        else if (!c->model->steps[pc].dynamic || (status = reshape_outputs(c, pc)) == KILN_OK)
+            status = kn_op_lookup(s->op)->eval(s, c->scratch);
         if (status != KILN_OK) return kn_fail_in_step(s, status);
         if (c->clock) c->step_seconds[pc] += c->clock() - t0;
         pc = next;

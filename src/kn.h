@@ -43,7 +43,7 @@ typedef struct kn_step {
  *
  * infer    Checks operand count, dtypes, ranks, params and input shapes, and
  *          writes each output's dtype, rank and dims into `out[i]` (data is
- *          left alone). The converter calls it to infer shapes; the loader
+ *          left alone; out[i] arrives holding the declared shape, if any). The converter calls it to infer shapes; the loader
  *          calls it to prove a bundle's declared shapes, so that eval can
  *          trust every size it reads. It reports errors with kn_fail.
  * prepare  Optional. Called once per step at load, with inputs and outputs
@@ -53,10 +53,23 @@ typedef struct kn_step {
  * eval     Computes outputs from inputs. Never allocates. Returns KILN_OK
  *          except for data-dependent failures.
  * flops    Optional. Floating-point operations of one eval, for profiles.
+ *
+ * Shapes known only at run time (detectors: Where, NonMaxSuppression, and
+ * what follows them) are planned at their largest. The loader marks every
+ * step downstream of such an op "dynamic"; before each run of a dynamic step
+ * the executor calls infer again on the inputs' actual shapes, checks each
+ * output fits the memory planned for it, and sets its actual shape.
  */
+/* flags: eval sets its outputs' shapes, at most what infer gives (Where, NMS). */
+#define KN_OP_SHAPE_FROM_DATA 1u
+/* flags: infer reads the values of small int32 operands (paddings, ...) when it
+ * has them; without them (at load) it keeps the output shape it was given. */
+#define KN_OP_SHAPE_FROM_VALUES 2u
+
 typedef struct kn_op_def {
     const char *name;
     uint32_t n_params;
+    uint32_t flags;
     kiln_status (*infer)(const kn_step *s, kn_tensor *out);
     kiln_status (*prepare)(kn_step *s, size_t *scratch);
     void (*release)(void *state);

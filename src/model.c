@@ -234,7 +234,7 @@ static kiln_status check_and_prepare_steps(kiln_model *m) {
         const kn_op_def *def = kn_op_lookup(st->op);
         kn_step s;
         kn_bind_step(st, m->tensors, operands, &s);
-        memset(inferred, 0, sizeof(kn_tensor) * st->n_out);
+        for (int k = 0; k < st->n_out; k++) inferred[k] = *s.out[k];
         kiln_status status = def->infer(&s, inferred);
         if (status != KILN_OK) return kn_fail_in_step(&s, status);
         for (int k = 0; k < st->n_out; k++) {
@@ -334,6 +334,32 @@ static kiln_status check_loops(const kiln_model *m) {
     return status;
 }
 
+/* Steps whose output shapes are known only at run time: ops that set them from
+ * data, ops whose shape follows operand values computed at run time (operand 0 is
+ * always the data), and everything they feed (iterated, as loops feed back). */
+static kiln_status mark_dynamic_steps(kiln_model *m) {
+    uint8_t *dynamic = calloc(m->header.n_tensors ? m->header.n_tensors : 1, 1);
+    if (!dynamic) return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory loading the model");
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (uint32_t i = 0; i < m->header.n_steps; i++) {
+            kn_model_step *st = &m->steps[i];
+            uint32_t flags = kn_op_lookup(st->op)->flags;
+            bool dyn = (flags & KN_OP_SHAPE_FROM_DATA) != 0;
+            for (int k = 0; k < st->n_in && !dyn; k++) {
+                uint32_t id = st->operands[k];
+                /* an input of varying shape, or values a shape depends on that are computed at run time */
+                dyn = id != KN_NO_TENSOR && (dynamic[id] || ((flags & KN_OP_SHAPE_FROM_VALUES) && k > 0 && !m->is_const[id]));
+            }
+            if (!dyn || st->dynamic) continue;
+            st->dynamic = changed = true;
+            for (int k = 0; k < st->n_out; k++) dynamic[st->operands[st->n_in + k]] = 1;
+        }
+    }
+    free(dynamic);
+    return KILN_OK;
+}
+
 static kiln_status load_plan(kiln_model *m) {
     const kn_header *h = &m->header;
     /* The plan is 64-byte aligned in a 16-byte aligned buffer, so it can be read as words. */
@@ -350,6 +376,7 @@ static kiln_status load_plan(kiln_model *m) {
         return kn_fail(KILN_ERR_BAD_BUNDLE, "plan has %llu words after its %u steps", (unsigned long long)(n_words - pos),
                        h->n_steps);
     kiln_status status = check_loops(m);
+    if (status == KILN_OK) status = mark_dynamic_steps(m);
     return status != KILN_OK ? status : check_and_prepare_steps(m);
 }
 

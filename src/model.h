@@ -17,7 +17,8 @@ typedef struct kn_model_step {
     const char *name;
     const uint32_t *operands; /* n_in input ids, then n_out output ids */
     const uint32_t *params;
-    void *state; /* from the op's prepare */
+    void *state;  /* from the op's prepare */
+    bool dynamic; /* an input's shape is known only at run time: infer again before each eval */
 } kn_model_step;
 
 struct kiln_model {

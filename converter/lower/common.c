@@ -123,6 +123,14 @@ bool lower_unary(kc_lower *L, int kind, float alpha, int x, int *out) {
 bool lower_reshape(kc_lower *L, int x, int rank, const int32_t *dims, int *out) {
     kn_reshape_params prm = {.rank = rank};
     memcpy(prm.dims, dims, sizeof(int32_t) * (size_t)rank);
+    /* A tensor of varying dim 0: the dim of the target that carries it is worked out at run time. */
+    const kc_tensor *t = &L->p->tensors[x];
+    if (t->dynamic && t->t.rank > 0)
+        for (int d = 0; d < rank; d++)
+            if (prm.dims[d] == t->t.dims[0]) {
+                prm.dims[d] = -1;
+                break;
+            }
     return lower_emit(L, KN_OP_RESHAPE, &x, 1, &prm, sizeof prm, out);
 }
 

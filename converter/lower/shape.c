@@ -1,4 +1,5 @@
 /* Lowering of constants, identities and shape/layout ops. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lower.h"
@@ -122,14 +123,15 @@ static bool lower_pad(kc_lower *L) {
     bool v2 = strcmp(L->node->op, "PadV2") == 0, mirror = strcmp(L->node->op, "MirrorPad") == 0;
     if (!lower_inputs(L, v2 ? 3 : 2, v2 ? 3 : 2)) return false;
     const kn_tensor *x = lower_tensor(L, L->in[0]), *pads = lower_tensor(L, L->in[1]);
-    if (!kc_is_const(L->p, L->in[1]) || pads->dtype != KILN_INT32 || pads->rank != 2 || pads->dims[0] != x->rank ||
-        pads->dims[1] != 2)
-        return lower_fail(L, "paddings must be a constant int32[%d,2], got %s", x->rank, kc_shape(pads));
-    const int32_t *p = pads->data;
+    /* Paddings computed at run time (from a variable-size tensor's shape) are an operand. */
+    bool at_run_time = !kc_is_const(L->p, L->in[1]) && L->p->tensors[L->in[1]].shadow;
+    if ((!kc_is_const(L->p, L->in[1]) && !at_run_time) || pads->dtype != KILN_INT32 || pads->rank != 2 ||
+        pads->dims[0] != x->rank || pads->dims[1] != 2)
+        return lower_fail(L, "paddings must be an int32[%d,2] known at convert time, got %s", x->rank, kc_shape(pads));
     kn_pad_params prm = {.mode = KN_PAD_CONSTANT};
-    for (int i = 0; i < x->rank; i++) {
-        prm.before[i] = p[2 * i];
-        prm.after[i] = p[2 * i + 1];
+    for (int i = 0; i < x->rank && !at_run_time; i++) {
+        prm.before[i] = ((const int32_t *)pads->data)[2 * i];
+        prm.after[i] = ((const int32_t *)pads->data)[2 * i + 1];
     }
     if (mirror) {
         const char *mode;
@@ -144,19 +146,32 @@ static bool lower_pad(kc_lower *L) {
             return lower_fail(L, "constant_values must be a constant scalar of the input's dtype");
         memcpy(&prm.value_bits, v->data, 4);
     }
-    return lower_emit(L, KN_OP_PAD, L->in, 1, &prm, sizeof prm, NULL);
+    if (at_run_time && mirror) return lower_fail(L, "mirror padding by amounts known only at run time");
+    return lower_emit(L, KN_OP_PAD, L->in, at_run_time ? 2 : 1, &prm, sizeof prm, NULL);
 }
 
-/* Shapes are static, so Shape is a constant. */
+/* Static shapes make Shape a constant; a variable-size tensor's Shape runs, with
+ * its largest shape as shadow (to plan what depends on it). */
 static bool lower_shape(kc_lower *L) {
     if (!lower_inputs(L, 1, 1)) return false;
     const kn_tensor *x = lower_tensor(L, L->in[0]);
     int32_t rank = x->rank;
     int32_t dims[KILN_MAX_RANK];
     memcpy(dims, x->dims, sizeof dims);
-    L->out[0] = kc_add_const(L->p, KILN_INT32, 1, &rank, dims);
     L->n_out = 1;
-    return L->out[0] >= 0;
+    if (!L->p->tensors[L->in[0]].dynamic) {
+        L->out[0] = kc_add_const(L->p, KILN_INT32, 1, &rank, dims);
+        return L->out[0] >= 0;
+    }
+    kn_shape_params prm = {0};
+    void *shadow = malloc(sizeof dims);
+    if (!shadow || !lower_emit(L, KN_OP_SHAPE, L->in, 1, &prm, sizeof prm, NULL)) {
+        free(shadow);
+        return shadow ? false : lower_fail(L, "out of memory");
+    }
+    memcpy(shadow, dims, sizeof dims);
+    L->p->tensors[L->out[0]].shadow = shadow;
+    return true;
 }
 
 const struct kc_lowering kc_lowerings_shape[] = {

@@ -4,14 +4,14 @@
 
 #include "lower.h"
 
-extern const struct kc_lowering kc_lowerings_conv[], kc_lowerings_elementwise[], kc_lowerings_shape[];
-extern const struct kc_lowering kc_lowerings_layout[];
-extern const struct kc_lowering kc_lowerings_arrays[];
-extern const struct kc_lowering kc_lowerings_index[];
-extern const struct kc_lowering kc_lowerings_compute[];
+extern const struct kc_lowering kc_lowerings_conv[], kc_lowerings_elementwise[], kc_lowerings_shape[],
+    kc_lowerings_layout[], kc_lowerings_arrays[], kc_lowerings_index[], kc_lowerings_compute[],
+    kc_lowerings_detect[];
 
-static const struct kc_lowering *const families[] = {kc_lowerings_conv, kc_lowerings_elementwise, kc_lowerings_shape, kc_lowerings_layout,
-                                                       kc_lowerings_arrays, kc_lowerings_index, kc_lowerings_compute};
+static const struct kc_lowering *const families[] = {
+    kc_lowerings_conv,   kc_lowerings_elementwise, kc_lowerings_shape,   kc_lowerings_layout,
+    kc_lowerings_arrays, kc_lowerings_index,       kc_lowerings_compute, kc_lowerings_detect,
+};
 
 kc_lower_fn kc_find_lowering(const char *op) {
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)

@@ -14,4 +14,7 @@ extern const kn_op_def kn_op_resize, kn_op_conv2d_transpose;
 /* Loops and the buffers behind TensorArrays (fill.c, set_rows.c, loop.c). */
 extern const kn_op_def kn_op_fill, kn_op_set_rows, kn_op_loop_test, kn_op_loop_next;
 
+/* Shapes known at run time (where.c, nms.c, shape.c). */
+extern const kn_op_def kn_op_where, kn_op_nms, kn_op_shape;
+
 #endif

@@ -1,6 +1,8 @@
 /* PAD: grows each dim by before[d] + after[d], filling with a constant
  * (TF Pad/PadV2) or with a mirror of the input (TF MirrorPad: REFLECT leaves
- * out the edge, SYMMETRIC repeats it). Any dtype: it copies bytes. */
+ * out the edge, SYMMETRIC repeats it). Any dtype: it copies bytes. The
+ * amounts are in params, or in an optional int32 [rank, 2] operand computed
+ * at run time (after a detector's variable-size output). */
 #include <string.h>
 
 #include "ops/ops.h"
@@ -10,11 +12,31 @@
 
 static const char *const mode_names[] = {"CONSTANT", "REFLECT", "SYMMETRIC"};
 
+/* The params, with the amounts of operand 1 when there is one (its values, once known). */
+static kn_pad_params amounts(const kn_step *s) {
+    kn_pad_params q = *(const kn_pad_params *)s->params;
+    const kn_tensor *by = s->n_in > 1 ? s->in[1] : NULL;
+    if (by && by->data)
+        for (int d = 0; d < s->in[0]->rank; d++) {
+            q.before[d] = ((const int32_t *)by->data)[2 * d];
+            q.after[d] = ((const int32_t *)by->data)[2 * d + 1];
+        }
+    return q;
+}
+
 static kiln_status pad_infer(const kn_step *s, kn_tensor *out) {
-    kiln_status st = kn_check_operands(s, 1, 1);
+    kiln_status st = kn_check_operands(s, 1, 2);
     if (st) return st;
-    const kn_pad_params *p = s->params;
-    const kn_tensor *x = s->in[0];
+    const kn_tensor *x = s->in[0], *by = s->n_in > 1 ? s->in[1] : NULL;
+    if (by && (by->dtype != KILN_INT32 || by->rank != 2 || by->dims[0] != x->rank || by->dims[1] != 2))
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "paddings are %S, expected int32[%d,2]", by, x->rank);
+    if (by && !by->data) { /* at load: the amounts come at run time; the plan gave the largest shape */
+        if (out->dtype != x->dtype || out->rank != x->rank)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "output %S does not match input %S", out, x);
+        return KILN_OK;
+    }
+    kn_pad_params q = amounts(s);
+    const kn_pad_params *p = &q;
     if (p->mode < KN_PAD_CONSTANT || p->mode > KN_PAD_SYMMETRIC)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "unknown pad mode %d", p->mode);
     int32_t dims[KILN_MAX_RANK];
@@ -79,7 +101,8 @@ static void put_block(char *y, const char *x, int64_t i, int64_t n, size_t block
  */
 static kiln_status pad_eval(const kn_step *s, void *scratch) {
     KN_UNUSED(scratch);
-    const kn_pad_params *p = s->params;
+    kn_pad_params q = amounts(s);
+    const kn_pad_params *p = &q;
     const kn_tensor *x = s->in[0], *y = s->out[0];
     size_t es = kiln_dtype_size(x->dtype);
     int k = x->rank - 1;
@@ -126,6 +149,7 @@ static kiln_status pad_eval(const kn_step *s, void *scratch) {
 const kn_op_def kn_op_pad = {
     .name = "Pad",
     .n_params = sizeof(kn_pad_params) / 4,
+    .flags = KN_OP_SHAPE_FROM_VALUES,
     .infer = pad_infer,
     .eval = pad_eval,
 };

@@ -56,6 +56,9 @@ enum kn_op {
     KN_OP_SET_ROWS = 25,
     KN_OP_LOOP_TEST = 26,
     KN_OP_LOOP_NEXT = 27,
+    KN_OP_WHERE = 28,
+    KN_OP_NMS = 29,
+    KN_OP_SHAPE = 30,
     KN_OP_COUNT
 };
 
@@ -317,5 +320,29 @@ typedef struct kn_loop_test_params {
 typedef struct kn_loop_next_params {
     int32_t first_step;
 } kn_loop_next_params;
+
+/* WHERE: the coordinates of x's nonzero elements in C order, int32 [k, rank];
+ * planned as [count(x), rank], k known after the run. */
+typedef struct kn_where_params {
+    int32_t unused;
+} kn_where_params;
+
+/* NMS (TF NonMaxSuppressionV3/V4/V5 without soft-NMS): in boxes float32 [n, 4]
+ * (corners in either order), scores float32 [n]. Greedy, best score first
+ * (ties: lower index), keeping scores > score_threshold and dropping a box whose
+ * IoU with a kept one is >= iou_threshold, at most max_output. Outputs: the kept
+ * indices int32 [k], then optionally their scores float32 [k] and k as an int32
+ * scalar. With pad_to_max, k outputs are padded with zeros to max_output. */
+typedef struct kn_nms_params {
+    int32_t max_output;
+    float iou_threshold, score_threshold;
+    int32_t pad_to_max;
+} kn_nms_params;
+
+/* SHAPE: the dims of x as it is at run time, int32 [rank] (static shapes are
+ * constants, folded by the converter; this is for variable-size tensors). */
+typedef struct kn_shape_params {
+    int32_t unused;
+} kn_shape_params;
 
 #endif

@@ -25,6 +25,7 @@ const PASSING = {
   efficientpose: 52,
   emotion: 4,
   facemesh: 5,
+  faceboxes: 7,
   'facemesh-attention': 7,
   'facemesh-attention-pinto': 7,
   'facemesh-detection-full': 8,

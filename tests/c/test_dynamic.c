@@ -1,0 +1,133 @@
+/* Shapes known only at run time: Where and NonMaxSuppression make tensors of
+ * varying size, planned at their largest; what follows runs on their actual
+ * shapes (Shape, paddings computed at run time, reshapes), and outputs report
+ * the shape they have. Checked against values worked out by hand. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "diag.h"
+#include "graph_builder.h"
+
+/* x[6] -> the values > 0.5, as picked = x[where(x > 0.5)], and padded = picked
+ * padded with zeros back to 6 (paddings computed from Shape(picked) at run time). */
+static tf_graph *pick_and_pad(void) {
+    tf_graph *g = tf_graph_new();
+    gb_placeholder(g, "x", TF_DT_FLOAT, 1, (int64_t[]){6});
+    float half = 0.5f;
+    int32_t six = 6, zero = 0, axis = 0;
+    gb_const(g, "half", TF_DT_FLOAT, 0, NULL, &half);
+    gb_const(g, "six", TF_DT_INT32, 0, NULL, &six);
+    gb_const(g, "zero", TF_DT_INT32, 0, NULL, &zero);
+    gb_const(g, "axis", TF_DT_INT32, 0, NULL, &axis);
+    gb_const(g, "begin", TF_DT_INT32, 1, (int64_t[]){1}, (int32_t[]){0});
+    gb_const(g, "end", TF_DT_INT32, 1, (int64_t[]){1}, (int32_t[]){1});
+    gb_const(g, "stride", TF_DT_INT32, 1, (int64_t[]){1}, (int32_t[]){1});
+    gb_node2(g, "mask", "Greater", "x", "half");
+    gb_node2(g, "where", "Where", "mask", NULL);
+    tf_node *sq = gb_node2(g, "idx", "Squeeze", "where", NULL);
+    gb_attr_ints(g, sq, "squeeze_dims", 1, (int64_t[]){1});
+    gb_node(g, "picked", "GatherV2", 3, (const char *[]){"x", "idx", "axis"});
+    gb_node2(g, "shape", "Shape", "picked", NULL);
+    tf_node *ss = gb_node(g, "n", "StridedSlice", 4, (const char *[]){"shape", "begin", "end", "stride"});
+    gb_attr_i(g, ss, "shrink_axis_mask", 1);
+    gb_node2(g, "missing", "Sub", "six", "n");
+    gb_node2(g, "row", "Pack", "zero", "missing");
+    gb_attr_i(g, &g->nodes[g->n_nodes - 1], "N", 2);
+    tf_node *pk = gb_node(g, "paddings", "Pack", 1, (const char *[]){"row"});
+    gb_attr_i(g, pk, "N", 1);
+    gb_node2(g, "padded", "Pad", "picked", "paddings");
+    return g;
+}
+
+static void where_gather_pad(void) {
+    tf_graph *g = pick_and_pad();
+    const char *outs[] = {"padded", "picked"};
+    kc_options opt = {NULL, 0, outs, 2};
+    gb_bundle b;
+    bool ok = gb_convert(g, &opt, &b);
+    if (!ok) fprintf(stderr, "  %s\n", kc_last_error());
+    CHECK(ok);
+    tf_graph_free(g);
+    if (!ok) return;
+    void *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
+    memcpy(copy, b.bytes, b.size);
+    kiln_model *m = NULL;
+    kiln_context *c = NULL;
+    CHECK(kiln_model_load(copy, b.size, &m) == KILN_OK && kiln_context_create(m, &c) == KILN_OK);
+    /* The same context, run with 3, 0 and 6 values picked. */
+    const float inputs[3][6] = {{0.9f, 0.1f, 0.7f, 0.2f, 1.5f, 0.5f}, {0, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f}, {1, 2, 3, 4, 5, 6}};
+    const int picked_count[3] = {3, 0, 6};
+    for (int r = 0; m && c && r < 3; r++) {
+        CHECK(kiln_set_input(c, 0, KILN_FLOAT32, (int32_t[]){6}, 1, inputs[r], sizeof inputs[r]) == KILN_OK);
+        CHECK(kiln_run(c) == KILN_OK);
+        const kiln_tensor_desc *padded = kiln_context_output(c, 0), *picked = kiln_context_output(c, 1);
+        CHECK(kiln_tensor_rank(padded) == 1 && kiln_tensor_dims(padded)[0] == 6);
+        CHECK(kiln_tensor_rank(picked) == 1 && kiln_tensor_dims(picked)[0] == picked_count[r]);
+        float want[6] = {0};
+        int k = 0;
+        for (int i = 0; i < 6; i++)
+            if (inputs[r][i] > 0.5f) want[k++] = inputs[r][i];
+        CHECK_ARRAY_NEAR((const float *)kiln_tensor_data(padded), want, 6, 0);
+        CHECK_ARRAY_NEAR((const float *)kiln_tensor_data(picked), want, (size_t)k, 0);
+    }
+    kiln_context_free(c);
+    kiln_model_free(m);
+    free(copy);
+    free(b.bytes);
+}
+
+/* Four boxes: 0 and 1 overlap (IoU 0.6), 2 far away, 3 inside 2 and tiny (IoU < 0.5). */
+static void nms_keeps_the_best_of_overlapping_boxes(void) {
+    tf_graph *g = tf_graph_new();
+    gb_placeholder(g, "boxes", TF_DT_FLOAT, 2, (int64_t[]){4, 4});
+    gb_placeholder(g, "scores", TF_DT_FLOAT, 1, (int64_t[]){4});
+    int32_t max_out = 3;
+    float iou = 0.5f, thr = 0.1f, sigma = 0;
+    gb_const(g, "max", TF_DT_INT32, 0, NULL, &max_out);
+    gb_const(g, "iou", TF_DT_FLOAT, 0, NULL, &iou);
+    gb_const(g, "thr", TF_DT_FLOAT, 0, NULL, &thr);
+    gb_const(g, "sigma", TF_DT_FLOAT, 0, NULL, &sigma);
+    gb_node(g, "nms", "NonMaxSuppressionV5", 6, (const char *[]){"boxes", "scores", "max", "iou", "thr", "sigma"});
+    const char *outs[] = {"nms", "nms:1", "nms:2"};
+    kc_options opt = {NULL, 0, outs, 3};
+    gb_bundle b;
+    bool ok = gb_convert(g, &opt, &b);
+    if (!ok) fprintf(stderr, "  %s\n", kc_last_error());
+    tf_graph_free(g);
+    CHECK(ok);
+    if (!ok) return;
+    /* Box 0: [0,0,10,10]; box 1: [0,2,10,12] overlaps it by 80/120 = 0.67; box 2: [50,50,60,60];
+     * box 3: [50,50,52,52] (IoU with 2: 4/100). Scores 0.6, 0.9, 0.05 (below thr), 0.3. */
+    const float boxes[16] = {0, 0, 10, 10, 0, 2, 10, 12, 50, 50, 60, 60, 50, 50, 52, 52};
+    const float scores[4] = {0.6f, 0.9f, 0.05f, 0.3f};
+    void *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
+    memcpy(copy, b.bytes, b.size);
+    kiln_model *m = NULL;
+    kiln_context *c = NULL;
+    CHECK(kiln_model_load(copy, b.size, &m) == KILN_OK && kiln_context_create(m, &c) == KILN_OK);
+    if (m && c) {
+        CHECK(kiln_set_input(c, 0, KILN_FLOAT32, (int32_t[]){4, 4}, 2, boxes, sizeof boxes) == KILN_OK);
+        CHECK(kiln_set_input(c, 1, KILN_FLOAT32, (int32_t[]){4}, 1, scores, sizeof scores) == KILN_OK);
+        CHECK(kiln_run(c) == KILN_OK);
+        const kiln_tensor_desc *idx = kiln_context_output(c, 0), *sc = kiln_context_output(c, 1), *n = kiln_context_output(c, 2);
+        /* 1 (0.9) first; 0 overlaps it; 3 (0.3) kept; 2 is below the score threshold. */
+        CHECK(kiln_tensor_dims(idx)[0] == 2 && kiln_tensor_dims(sc)[0] == 2);
+        const int32_t *i = kiln_tensor_data(idx);
+        const float *s = kiln_tensor_data(sc);
+        CHECK(i[0] == 1 && i[1] == 3);
+        CHECK_NEAR(s[0], 0.9f, 0);
+        CHECK_NEAR(s[1], 0.3f, 0);
+        CHECK(*(const int32_t *)kiln_tensor_data(n) == 2);
+    }
+    kiln_context_free(c);
+    kiln_model_free(m);
+    free(copy);
+    free(b.bytes);
+}
+
+int main(void) {
+    RUN(where_gather_pad);
+    RUN(nms_keeps_the_best_of_overlapping_boxes);
+    return check_summary();
+}
