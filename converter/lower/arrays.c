@@ -173,18 +173,61 @@ const struct kc_lowering kc_lowerings_arrays[] = {
     {NULL, NULL},
 };
 
-/* The node a handle input comes from, looking through Enter and Identity. */
+static const tf_node *node_named(const tf_graph *g, const char *input) {
+    size_t n = strcspn(input, ":");
+    for (int k = 0; k < g->n_nodes; k++)
+        if (strncmp(g->nodes[k].name, input, n) == 0 && g->nodes[k].name[n] == '\0') return &g->nodes[k];
+    return NULL;
+}
+
+/* The node a handle or list input comes from, looking through the nodes that pass a
+ * value along: Identity, and a loop's Enter, Merge (its start), Switch and Exit. */
 static const tf_node *source_of(const tf_graph *g, const char *input) {
+    static const char *const passing[] = {"Enter", "Identity", "Merge", "Switch", "Exit"};
     for (int hops = 0; hops < 64; hops++) {
-        size_t n = strcspn(input, ":");
-        const tf_node *found = NULL;
-        for (int k = 0; k < g->n_nodes && !found; k++)
-            if (strncmp(g->nodes[k].name, input, n) == 0 && g->nodes[k].name[n] == '\0') found = &g->nodes[k];
-        if (!found || (strcmp(found->op, "Enter") != 0 && strcmp(found->op, "Identity") != 0) || !found->n_inputs)
-            return found;
+        const tf_node *found = node_named(g, input);
+        bool passes = false;
+        for (size_t i = 0; found && i < sizeof passing / sizeof passing[0]; i++)
+            passes = passes || strcmp(found->op, passing[i]) == 0;
+        if (!passes || !found->n_inputs) return found;
         input = found->inputs[0];
     }
     return NULL;
+}
+
+/* The values of a Const int vector, all >= 0, into dims; false otherwise. */
+static bool known_dims(const tf_graph *g, const char *input, int32_t *dims, int *rank) {
+    const tf_node *n = node_named(g, input);
+    const tf_attr *v = n && strcmp(n->op, "Const") == 0 ? tf_node_attr(n, "value") : NULL;
+    const tf_tensor *t = v && v->kind == TF_ATTR_TENSOR ? v->tensor : NULL;
+    if (!t || !t->data || t->shape.rank != 1 || t->shape.dims[0] > KILN_MAX_RANK - 1 ||
+        (t->dtype != TF_DT_INT32 && t->dtype != TF_DT_INT64))
+        return false;
+    *rank = (int)t->shape.dims[0];
+    for (int d = 0; d < *rank; d++) {
+        int64_t x = t->dtype == TF_DT_INT32 ? ((const int32_t *)t->data)[d] : ((const int64_t *)t->data)[d];
+        if (x < 0 || x > INT32_MAX) return false;
+        dims[d] = (int32_t)x;
+    }
+    return true;
+}
+
+/* A TensorListReserve of unknown element shape takes the shape its TensorListStack or
+ * TensorListGetItem declares (a constant), found through the loop that fills it. */
+static void list_shape_from_readers(tf_graph *g, tf_node *reserve) {
+    int32_t dims[KILN_MAX_RANK];
+    int rank;
+    if (reserve->n_inputs < 2 || known_dims(g, reserve->inputs[0], dims, &rank)) return;
+    for (int k = 0; k < g->n_nodes; k++) {
+        tf_node *use = &g->nodes[k];
+        bool reads = strcmp(use->op, "TensorListStack") == 0 || strcmp(use->op, "TensorListGetItem") == 0;
+        if (!reads || use->n_inputs < 2 || source_of(g, use->inputs[0]) != reserve) continue;
+        const char *shape = use->inputs[use->n_inputs - 1]; /* element_shape is the last data input */
+        if (known_dims(g, shape, dims, &rank)) {
+            reserve->inputs[0] = shape;
+            return;
+        }
+    }
 }
 
 bool kc_prepare_arrays(tf_graph *g) {
@@ -192,6 +235,7 @@ bool kc_prepare_arrays(tf_graph *g) {
         tf_node *ta = &g->nodes[t];
         int32_t dims[KILN_MAX_RANK];
         int rank;
+        if (strcmp(ta->op, "TensorListReserve") == 0) list_shape_from_readers(g, ta);
         if (strcmp(ta->op, "TensorArrayV3") != 0 || known_shape(tf_node_attr(ta, "element_shape"), dims, &rank))
             continue;
         const char *scattered = NULL;

@@ -1,6 +1,7 @@
 /* Helpers shared by the lowering functions. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lower.h"
@@ -111,8 +112,21 @@ bool lower_emit(kc_lower *L, uint16_t op, const int *in, int n_in, const void *p
 
 bool lower_binary(kc_lower *L, int kind, int a, int b, int *out) {
     kn_binary_params prm = {.kind = kind, .act = KN_ACT_NONE};
-    int in[2] = {a, b};
-    return lower_emit(L, KN_OP_BINARY, in, 2, &prm, sizeof prm, out);
+    int in[2] = {a, b}, id;
+    if (!lower_emit(L, KN_OP_BINARY, in, 2, &prm, sizeof prm, out ? out : &id)) return false;
+    if (!out) L->out[0] = id, L->n_out = 1;
+    else id = *out;
+    /* The minimum of a value computed from data (no shadow) and one with a shadow is at
+     * most that shadow: it bounds what depends on it (a count of valid boxes). */
+    kc_tensor *y = &L->p->tensors[id];
+    for (int i = 0; i < 2 && kind == KN_BINARY_MIN && !y->t.data && !y->shadow; i++) {
+        const kc_tensor *x = &L->p->tensors[in[i]];
+        if (!x->shadow || kn_tensor_count(&x->t) != kn_tensor_count(&y->t) || x->t.dtype != y->t.dtype) continue;
+        size_t bytes = kn_tensor_bytes(&y->t);
+        if (!(y->shadow = malloc(bytes ? bytes : 1))) return lower_fail(L, "out of memory");
+        memcpy(y->shadow, x->shadow, bytes);
+    }
+    return true;
 }
 
 bool lower_unary(kc_lower *L, int kind, float alpha, int x, int *out) {

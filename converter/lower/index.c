@@ -53,12 +53,33 @@ static bool lower_gather_nd(kc_lower *L) {
     return lower_emit(L, KN_OP_GATHER_ND, L->in, 2, &prm, sizeof prm, NULL);
 }
 
+/* Select(a > b, a, b) and its kin on int32 (a comparison of the two branches): the
+ * BINARY_MIN or BINARY_MAX of them (-1 if not), which bounds sizes computed from data. */
+static int select_as_min_max(kc_lower *L) {
+    int k = L->p->tensors[L->in[0]].producer;
+    const kc_step *c = k >= 0 ? &L->p->steps[k] : NULL;
+    const kn_tensor *t = lower_tensor(L, L->in[1]), *e = lower_tensor(L, L->in[2]), *cond = lower_tensor(L, L->in[0]);
+    if (!c || c->op != KN_OP_BINARY || c->n_in != 2 || t->dtype != KILN_INT32 || !kn_same_shape(t, e) ||
+        t->rank != cond->rank || kn_tensor_count(t) != kn_tensor_count(cond))
+        return -1;
+    int kind = ((const kn_binary_params *)c->params)->kind, a = c->in[0], b = c->in[1];
+    bool greater = kind == KN_BINARY_GREATER || kind == KN_BINARY_GREATER_EQUAL;
+    if (!greater && kind != KN_BINARY_LESS && kind != KN_BINARY_LESS_EQUAL) return -1;
+    bool a_first = L->in[1] == a && L->in[2] == b;
+    if (!a_first && !(L->in[1] == b && L->in[2] == a)) return -1;
+    return greater == a_first ? KN_BINARY_MAX : KN_BINARY_MIN; /* a > b ? a : b is the max */
+}
+
 /* SelectV2 broadcasts all three operands. TF1's Select also takes a vector
  * condition with higher-rank operands, picking whole rows: reshaped to
  * [n, 1, ...], that is the same broadcast. */
 static bool lower_select(kc_lower *L) {
     if (!lower_inputs(L, 3, 3)) return false;
-    int in[3] = {L->in[0], L->in[1], L->in[2]};
+    int in[3] = {L->in[0], L->in[1], L->in[2]}, min_max = select_as_min_max(L);
+    if (min_max >= 0) {
+        L->n_out = 1;
+        return lower_binary(L, min_max, in[1], in[2], &L->out[0]);
+    }
     const kn_tensor *c = lower_tensor(L, in[0]), *t = lower_tensor(L, in[1]);
     if (strcmp(L->node->op, "Select") == 0 && c->rank == 1 && t->rank > 1) {
         if (c->dims[0] != t->dims[0])
@@ -86,11 +107,20 @@ static bool lower_arg(kc_lower *L) {
 }
 
 /* TopKV2(input, k) and the old TopK with attr k: values and indices. The
- * result is always sorted, which `sorted = false` allows. */
+ * result is always sorted, which `sorted = false` allows. A k computed at run
+ * time (from a variable-size tensor's shape) is an operand. */
 static bool lower_topk(kc_lower *L) {
     bool v2 = strcmp(L->node->op, "TopKV2") == 0;
     if (!lower_inputs(L, v2 ? 2 : 1, v2 ? 2 : 1)) return false;
     int32_t k;
+    if (v2 && !kc_is_const(L->p, L->in[1]) && L->p->tensors[L->in[1]].shadow) {
+        const kn_tensor *kt = lower_tensor(L, L->in[1]);
+        if (kt->dtype != KILN_INT32 || kt->rank != 0) return lower_fail(L, "k must be an int32 scalar, got %s", kc_shape(kt));
+        kn_topk_params prm = {.k = 0};
+        if (!kc_emit(L->p, L->node->name, KN_OP_TOPK, L->in, 2, &prm, sizeof prm, 2, L->out)) return false;
+        L->n_out = 2;
+        return true;
+    }
     if (v2) {
         if (!const_scalar(L, 1, "k", &k)) return false;
     } else {

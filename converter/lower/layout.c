@@ -292,12 +292,17 @@ static bool lower_strided_slice(kc_lower *L) {
 }
 
 /* Slice: begin and size per dim, size -1 meaning "to the end". */
+/* A value computed at run time whose largest value the converter knows. */
+static bool at_run_time(kc_lower *L, int id) { return !kc_is_const(L->p, id) && L->p->tensors[id].shadow; }
+
 static bool lower_slice(kc_lower *L) {
     if (!lower_inputs(L, 3, 3)) return false;
     int x = L->in[0];
     const kn_tensor *t = lower_tensor(L, x);
     int32_t begin[KILN_MAX_RANK], size[KILN_MAX_RANK];
     int nb, ns;
+    if (at_run_time(L, L->in[1]) || at_run_time(L, L->in[2])) /* begin and size become operands */
+        return lower_emit(L, KN_OP_SLICE, L->in, 3, &(kn_slice_params){.begin = {0}}, sizeof(kn_slice_params), NULL);
     if (!lower_const_ints(L, 1, begin, KILN_MAX_RANK, &nb) || !lower_const_ints(L, 2, size, KILN_MAX_RANK, &ns))
         return false;
     if (nb != t->rank || ns != t->rank)
@@ -629,13 +634,22 @@ static bool lower_batch_to_space(kc_lower *L) {
 
 /* ---- Results known from shapes and constants ----------------------------- */
 
-/* Fill(dims, value): value broadcast to dims; a constant when value is. */
+/* Fill(dims, value): value broadcast to dims; a constant when value is. Dims
+ * computed at run time (from a variable-size tensor's shape) make a FILL step
+ * planned at the dims' shadow. */
 static bool lower_fill(kc_lower *L) {
     if (!lower_inputs(L, 2, 2)) return false;
     int32_t dims[KILN_MAX_RANK];
     int rank, id;
-    const kn_tensor *v = lower_tensor(L, L->in[1]);
+    const kn_tensor *v = lower_tensor(L, L->in[1]), *by = lower_tensor(L, L->in[0]);
     if (v->rank != 0) return lower_fail(L, "value must be a scalar, got %s", kc_shape(v));
+    if (!kc_is_const(L->p, L->in[0]) && L->p->tensors[L->in[0]].shadow) {
+        if (by->dtype != KILN_INT32 || by->rank != 1 || by->dims[0] > KILN_MAX_RANK)
+            return lower_fail(L, "dims must be int32[n], n <= %d, got %s", KILN_MAX_RANK, kc_shape(by));
+        kn_fill_params prm = {.dtype = v->dtype, .rank = by->dims[0]};
+        int in[2] = {L->in[1], L->in[0]};
+        return lower_emit(L, KN_OP_FILL, in, 2, &prm, sizeof prm, NULL);
+    }
     return lower_const_ints(L, 0, dims, KILN_MAX_RANK, &rank) && emit_broadcast(L, L->in[1], rank, dims, &id) &&
            set_output(L, id);
 }
@@ -682,8 +696,37 @@ static bool lower_size_rank(kc_lower *L) {
 /* Range(start, limit, delta), constant scalars: a constant of TF's count,
  * ceil(|limit - start| / |delta|) (computed in float for float32, as TF
  * does), each value the previous plus delta. */
+/* Range(start, limit, delta) of int32 with a limit computed at run time: the
+ * first max(0, ceil((limit - start) / delta)) values of the range to the
+ * limit's largest value (its shadow), a constant, by a SLICE of run-time size. */
+static bool run_time_range(kc_lower *L) {
+    int32_t start, delta, n;
+    if (!lower_const_ints(L, 0, &start, 1, &n) || !lower_const_ints(L, 2, &delta, 1, &n)) return false;
+    const kc_tensor *limit = &L->p->tensors[L->in[1]];
+    if (limit->t.dtype != KILN_INT32 || limit->t.rank != 0 || delta <= 0)
+        return lower_fail(L, "a limit known only at run time needs int32 scalars and a delta > 0");
+    int64_t largest = *(const int32_t *)limit->shadow, count = largest > start ? (largest - start + delta - 1) / delta : 0;
+    if (count > (1 << 24)) return lower_fail(L, "range from %d to %lld is too long", start, (long long)largest);
+    int32_t rows = (int32_t)count, one = 1, zero = 0, step = delta - 1;
+    int values = kc_add_const(L->p, KILN_INT32, 1, &rows, NULL);
+    if (values < 0) return false;
+    for (int32_t i = 0; i < rows; i++) ((int32_t *)L->p->tensors[values].t.data)[i] = start + i * delta;
+    /* count = max(0, (limit - start + delta - 1) floordiv delta), as an int32[1] */
+    int c_start = kc_add_const(L->p, KILN_INT32, 0, NULL, &start), c_step = kc_add_const(L->p, KILN_INT32, 0, NULL, &step);
+    int c_delta = kc_add_const(L->p, KILN_INT32, 0, NULL, &delta), c_zero = kc_add_const(L->p, KILN_INT32, 0, NULL, &zero);
+    int c_begin = kc_add_const(L->p, KILN_INT32, 1, &one, &zero), id;
+    if (c_start < 0 || c_step < 0 || c_delta < 0 || c_zero < 0 || c_begin < 0 ||
+        !lower_binary(L, KN_BINARY_SUB, L->in[1], c_start, &id) || !lower_binary(L, KN_BINARY_ADD, id, c_step, &id) ||
+        !lower_binary(L, KN_BINARY_FLOOR_DIV, id, c_delta, &id) || !lower_binary(L, KN_BINARY_MAX, id, c_zero, &id) ||
+        !lower_reshape(L, id, 1, &one, &id))
+        return false;
+    int in[3] = {values, c_begin, id};
+    return lower_emit(L, KN_OP_SLICE, in, 3, &(kn_slice_params){.begin = {0}}, sizeof(kn_slice_params), NULL);
+}
+
 static bool lower_range(kc_lower *L) {
     if (!lower_inputs(L, 3, 3)) return false;
+    if (at_run_time(L, L->in[1]) && kc_is_const(L->p, L->in[0]) && kc_is_const(L->p, L->in[2])) return run_time_range(L);
     const kn_tensor *in[3];
     for (int i = 0; i < 3; i++) {
         in[i] = lower_tensor(L, L->in[i]);

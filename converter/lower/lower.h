@@ -40,7 +40,8 @@ kc_lower_fn kc_find_lowering(const char *op);
 
 /* Before lowering: gives each TensorArrayV3 whose element shape is unknown the
  * shape its Gather declares, or else the value scattered into it as an extra
- * input (lower/arrays.c). False only when out of memory. */
+ * input, and each TensorListReserve of unknown element shape the one its Stack
+ * or GetItem declares (lower/arrays.c). False only when out of memory. */
 bool kc_prepare_arrays(tf_graph *g);
 
 /* ---- Helpers for lowering functions (lower/common.c) ------------------- */

@@ -107,6 +107,44 @@ static bool lower_expand_dims(kc_lower *L) {
     return lower_reshape(L, L->in[0], x->rank + 1, dims, NULL);
 }
 
+/* The FILL step (dims computed at run time) that made tensor id, or NULL. */
+static const kc_step *run_time_fill(kc_lower *L, int id) {
+    int k = L->p->tensors[id].producer;
+    const kc_step *s = k >= 0 ? &L->p->steps[k] : NULL;
+    return s && s->op == KN_OP_FILL && s->n_in == 2 ? s : NULL;
+}
+
+/*
+ * x joined along `axis` with a FILL of dims D computed at run time (the padding of
+ * a variable-size tensor to a fixed size, as TF's NMS pad_to_max_output_size does):
+ * a PAD of x by D[axis] on that side, with paddings built at run time. Planned
+ * as one, the concatenation keeps its fixed size; the FILL's own size shrinks as
+ * x grows, so the FILL cannot be planned at its largest from the shadow.
+ */
+static bool concat_as_pad(kc_lower *L, int x, const kc_step *fill, int axis, bool fill_first) {
+    const kn_tensor *t = lower_tensor(L, x);
+    const kn_fill_params *f = (const kn_fill_params *)fill->params;
+    if (f->dtype != (int32_t)t->dtype || f->rank != t->rank)
+        return lower_fail(L, "joins %s with a fill of rank %d and dtype %d", kc_shape(t), f->rank, f->dtype);
+    if (!kc_is_const(L->p, fill->in[0])) return lower_fail(L, "joins a fill of a value known only at run time");
+    /* Adding tensors and steps below moves both arrays: keep what is needed of t and fill. */
+    int rank = t->rank, dims = fill->in[1];
+    kn_pad_params prm = {.mode = KN_PAD_CONSTANT};
+    memcpy(&prm.value_bits, lower_tensor(L, fill->in[0])->data, kiln_dtype_size(t->dtype));
+    int32_t pick[KILN_MAX_RANK] = {0}, column[2] = {rank, 1};
+    pick[axis] = 1;
+    kn_pad_params side = {.mode = KN_PAD_CONSTANT};
+    side.before[1] = fill_first ? 0 : 1; /* the amount goes to column 0 (before) or 1 (after) */
+    side.after[1] = fill_first ? 1 : 0;
+    int onehot = kc_add_const(L->p, KILN_INT32, 1, &rank, pick), amount, pads;
+    if (onehot < 0 || !lower_binary(L, KN_BINARY_MUL, dims, onehot, &amount) ||
+        !lower_reshape(L, amount, 2, column, &amount) ||
+        !lower_emit(L, KN_OP_PAD, &amount, 1, &side, sizeof side, &pads))
+        return false;
+    int in[2] = {x, pads};
+    return lower_emit(L, KN_OP_PAD, in, 2, &prm, sizeof prm, NULL);
+}
+
 static bool lower_concat(kc_lower *L) {
     if (!lower_inputs(L, 2, 256)) return false;
     int32_t axis;
@@ -115,6 +153,10 @@ static bool lower_concat(kc_lower *L) {
     int rank = lower_tensor(L, L->in[0])->rank;
     if (axis < 0) axis += rank;
     if (axis < 0 || axis >= rank) return lower_fail(L, "axis out of range for rank %d", rank);
+    if (L->n_in == 3) {
+        const kc_step *first = run_time_fill(L, L->in[0]), *second = run_time_fill(L, L->in[1]);
+        if (!first != !second) return concat_as_pad(L, L->in[first ? 1 : 0], first ? first : second, axis, first);
+    }
     kn_concat_params prm = {.axis = axis};
     return lower_emit(L, KN_OP_CONCAT, L->in, L->n_in - 1, &prm, sizeof prm, NULL);
 }

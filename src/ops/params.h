@@ -216,7 +216,9 @@ typedef struct kn_cast_params {
 
 /* SLICE: out[i0..] = x[begin[d] + i_d * stride[d]], i_d < size[d]. Strides may
  * be negative (StridedSlice with a negative step); the converter resolves
- * every StridedSlice mask into this form plus reshapes. */
+ * every StridedSlice mask into this form plus reshapes. With operands 1 and 2
+ * (TF Slice's begin and size computed at run time, int32 [rank], size -1 to
+ * the end, stride 1) the params are unused. */
 typedef struct kn_slice_params {
     int32_t begin[8], size[8], stride[8];
 } kn_slice_params;
@@ -258,7 +260,8 @@ typedef struct kn_arg_params {
 } kn_arg_params;
 
 /* TOPK: the k largest values along the last axis, and their int32 indices
- * (two outputs), sorted descending; ties keep the lower index first. */
+ * (two outputs), sorted descending; ties keep the lower index first. With an
+ * int32 scalar operand 1 (k computed at run time), params.k is unused. */
 typedef struct kn_topk_params {
     int32_t k;
 } kn_topk_params;
@@ -289,7 +292,9 @@ typedef struct kn_scatter_nd_params {
 } kn_scatter_nd_params;
 
 /* FILL: no inputs; out (shape and dtype from params) filled with value_bits.
- * A fresh buffer for a TensorArray / TensorList: never folded into the weights. */
+ * A fresh buffer for a TensorArray / TensorList: never folded into the weights.
+ * Or (TF Fill of dims computed at run time) in: value (a scalar of dtype), dims
+ * (int32 [rank]); params.dims and value_bits are then unused. */
 typedef struct kn_fill_params {
     int32_t dtype, rank;
     int32_t dims[8];

@@ -1,6 +1,8 @@
 /* SLICE: out[i0, i1, ...] = x[begin[0] + i0 * stride[0], ...], i_d < size[d].
  * Strides may be negative (StridedSlice stepping backwards). Any dtype: it
- * copies bytes. Params past the input's rank must be 0. */
+ * copies bytes. Params past the input's rank must be 0. Or (TF Slice of
+ * amounts computed at run time) begin and size are operands 1 and 2, int32
+ * [rank] each, stride 1, a size of -1 meaning to the end of the dim. */
 #include <string.h>
 
 #include "ops/ops.h"
@@ -8,11 +10,48 @@
 #include "ops/op_util.h"
 #include "ops/params.h"
 
+/* The params, or the amounts of operands 1 and 2 once their values are known
+ * (false before, or if they do not fit x). */
+static bool amounts(const kn_step *s, kn_slice_params *q, kiln_status *st) {
+    *st = KILN_OK;
+    *q = *(const kn_slice_params *)s->params;
+    if (s->n_in == 1) return true;
+    const kn_tensor *x = s->in[0], *b = s->in[1], *n = s->in[2];
+    for (int i = 1; i < 3; i++)
+        if (s->in[i]->dtype != KILN_INT32 || s->in[i]->rank != 1 || s->in[i]->dims[0] != x->rank) {
+            *st = kn_fail(KILN_ERR_BAD_BUNDLE, "input %d is %S, expected int32[%d]", i, s->in[i], x->rank);
+            return false;
+        }
+    if (!b->data || !n->data) return false;
+    memset(q, 0, sizeof *q);
+    for (int d = 0; d < x->rank; d++) {
+        int64_t begin = ((const int32_t *)b->data)[d], size = ((const int32_t *)n->data)[d];
+        if (size == -1) size = x->dims[d] - begin;
+        if (begin < 0 || begin > x->dims[d] || size < 0 || begin + size > x->dims[d]) {
+            *st = kn_fail(KILN_ERR_RUNTIME, "begin %lld and size %lld do not fit dim %d of %S", (long long)begin,
+                          (long long)((const int32_t *)n->data)[d], d, x);
+            return false;
+        }
+        q->begin[d] = size ? (int32_t)begin : 0;
+        q->size[d] = (int32_t)size;
+        q->stride[d] = 1;
+    }
+    return true;
+}
+
 static kiln_status slice_infer(const kn_step *s, kn_tensor *out) {
-    kiln_status st = kn_check_operands(s, 1, 1);
+    kiln_status st = kn_check_operands(s, 1, s->n_in == 3 ? 3 : 1); /* x, or x with begin and size */
     if (st) return st;
-    const kn_slice_params *p = s->params;
+    kn_slice_params q;
+    const kn_slice_params *p = &q;
     const kn_tensor *x = s->in[0];
+    if (!amounts(s, &q, &st)) {
+        if (st) return st;
+        /* at load: the amounts come at run time; the plan gave the largest shape */
+        if (out->dtype != x->dtype || out->rank != x->rank)
+            return kn_fail(KILN_ERR_BAD_BUNDLE, "output %S does not match input %S", out, x);
+        return KILN_OK;
+    }
     for (int d = 0; d < KILN_MAX_RANK; d++) {
         int32_t begin = p->begin[d], size = p->size[d], stride = p->stride[d];
         if (d >= x->rank) {
@@ -56,7 +95,10 @@ static void gather_blocks(char *dst, const char *src, size_t n, ptrdiff_t step, 
  */
 static kiln_status slice_eval(const kn_step *s, void *scratch) {
     KN_UNUSED(scratch);
-    const kn_slice_params *p = s->params;
+    kn_slice_params q;
+    kiln_status st;
+    if (!amounts(s, &q, &st)) return st ? st : kn_fail(KILN_ERR_RUNTIME, "slice amounts are not known");
+    const kn_slice_params *p = &q;
     const kn_tensor *x = s->in[0], *y = s->out[0];
     if (kn_tensor_count(y) == 0) return KILN_OK;
     int k = x->rank;
@@ -101,6 +143,7 @@ static kiln_status slice_eval(const kn_step *s, void *scratch) {
 const kn_op_def kn_op_slice = {
     .name = "Slice",
     .n_params = sizeof(kn_slice_params) / 4,
+    .flags = KN_OP_SHAPE_FROM_VALUES,
     .infer = slice_infer,
     .eval = slice_eval,
 };

@@ -1,26 +1,43 @@
 /* TOPK (TF TopKV2): the k largest values of each row along the last axis,
  * and their int32 indices (two outputs), sorted descending; equal values
  * keep the lower index first, as TF. A NaN ranks above every number (TF and
- * tfjs leave NaN order unspecified; this keeps the order total). */
+ * tfjs leave NaN order unspecified; this keeps the order total). k is in
+ * params, or in an optional int32 scalar operand 1 computed at run time (k of
+ * a variable-size tensor: sorting all of it). */
 #include "ops/ops.h"
 #include "kn.h"
 #include "ops/op_util.h"
 #include "ops/params.h"
 
+/* k: the params', or operand 1's once its value is known (-1 before). */
+static int32_t k_of(const kn_step *s) {
+    if (s->n_in < 2) return ((const kn_topk_params *)s->params)->k;
+    return s->in[1]->data ? *(const int32_t *)s->in[1]->data : -1;
+}
+
 static kiln_status topk_infer(const kn_step *s, kn_tensor *out) {
-    if (s->n_in != 1 || !s->in[0] || s->n_out != 2)
-        return kn_fail(KILN_ERR_BAD_BUNDLE, "expected 1 input and 2 outputs, got %d and %d", s->n_in, s->n_out);
-    const kn_topk_params *p = s->params;
+    if (s->n_in < 1 || s->n_in > 2 || !s->in[0] || (s->n_in == 2 && !s->in[1]) || s->n_out != 2)
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "expected 1 input and 2 outputs (or 2 inputs, with k), got %d and %d",
+                       s->n_in, s->n_out);
     const kn_tensor *x = s->in[0];
     if (x->dtype != KILN_FLOAT32 && x->dtype != KILN_INT32 && x->dtype != KILN_UINT8)
         return kn_fail(KILN_ERR_UNSUPPORTED, "top_k of %S: only float32, int32 and uint8 are supported", x);
     if (x->rank < 1) return kn_fail(KILN_ERR_BAD_BUNDLE, "top_k needs rank >= 1, got %S", x);
-    if (p->k < 0 || p->k > x->dims[x->rank - 1])
-        return kn_fail(KILN_ERR_BAD_BUNDLE, "k %d must be in [0, %d], the last dim of %S", p->k,
-                       x->dims[x->rank - 1], x);
+    if (s->n_in == 2 && (s->in[1]->dtype != KILN_INT32 || s->in[1]->rank != 0))
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "k is %S, expected an int32 scalar", s->in[1]);
+    int32_t k = k_of(s);
+    if (s->n_in == 2 && k < 0 && !s->in[1]->data) { /* at load: k comes at run time; the plan gave the largest */
+        for (int i = 0; i < 2; i++)
+            if (out[i].dtype != (i ? KILN_INT32 : x->dtype) || out[i].rank != x->rank)
+                return kn_fail(KILN_ERR_BAD_BUNDLE, "output %d %S does not match input %S", i, &out[i], x);
+        return KILN_OK;
+    }
+    if (k < 0 || k > x->dims[x->rank - 1])
+        return kn_fail(s->n_in == 2 ? KILN_ERR_RUNTIME : KILN_ERR_BAD_BUNDLE, "k %d must be in [0, %d], the last dim of %S",
+                       k, x->dims[x->rank - 1], x);
     int32_t dims[KILN_MAX_RANK];
     for (int d = 0; d < x->rank; d++) dims[d] = x->dims[d];
-    dims[x->rank - 1] = p->k;
+    dims[x->rank - 1] = k;
     kn_set_shape(&out[0], x->dtype, x->rank, dims);
     kn_set_shape(&out[1], KILN_INT32, x->rank, dims);
     return KILN_OK;
@@ -74,9 +91,8 @@ DEFINE_TOPK(topk_u8, uint8_t, BEFORE)
 
 static kiln_status topk_eval(const kn_step *s, void *scratch) {
     KN_UNUSED(scratch);
-    const kn_topk_params *p = s->params;
     const kn_tensor *x = s->in[0];
-    size_t n = (size_t)x->dims[x->rank - 1], k = (size_t)p->k;
+    size_t n = (size_t)x->dims[x->rank - 1], k = (size_t)s->out[1]->dims[x->rank - 1];
     if (k == 0) return KILN_OK;
     size_t rows = kn_tensor_count(x) / n;
     void *vals = s->out[0]->data;
@@ -92,6 +108,7 @@ static kiln_status topk_eval(const kn_step *s, void *scratch) {
 const kn_op_def kn_op_topk = {
     .name = "TopK",
     .n_params = sizeof(kn_topk_params) / 4,
+    .flags = KN_OP_SHAPE_FROM_VALUES,
     .infer = topk_infer,
     .eval = topk_eval,
 };

@@ -36,6 +36,7 @@ const PASSING = {
   gender: 4,
   'gender-ssrnet-imdb': 4,
   handdetect: 20,
+  handtrack: 15,
   'handlandmark-full': 12,
   'handlandmark-lite': 6,
   'handlandmark-sparse': 9,
