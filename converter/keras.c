@@ -23,11 +23,13 @@
 #define KERAS_MAX_OUTPUTS 64 /* outputs of one layer call (a nested model's), as a TF node has at most */
 #define KERAS_MAX_DIM (1 << 24)
 
-/* A tensor as the builder knows it: the TF tensor name, rank and TF dtype. */
+/* A tensor as the builder knows it: the TF tensor name, rank and TF dtype,
+ * and whether Keras would give it a mask (see build_call). */
 typedef struct ktensor {
     const char *ref;
     int rank;
     int dtype;
+    bool masked;
 } ktensor;
 
 typedef struct kcall {
@@ -298,8 +300,25 @@ static const char *const_float(kctx *c, const char *suffix, float v) {
 /* The call's result: an Identity named after the call. */
 static bool finish(kctx *c, const char *y, int rank, int dtype) {
     if (!add_node(c->b, c->call, "Identity", 1, &y)) return c->b->oom ? false : out_of_memory(c->b);
-    c->out[0] = (ktensor){c->call, rank, dtype};
+    c->out[0] = (ktensor){c->call, rank, dtype, false};
     c->n_out = 1;
+    return true;
+}
+
+/* The call's n (2 to KERAS_MAX_OUTPUTS) results: an IdentityN named after
+ * the call, whose outputs are "call", "call:1", ... */
+static bool finish_n(kctx *c, int n, const ktensor *y) {
+    kb *b = c->b;
+    const char *refs[KERAS_MAX_OUTPUTS] = {0};
+    for (int i = 0; i < n; i++) refs[i] = y[i].ref;
+    if (!add_node(b, c->call, "IdentityN", n, refs)) return b->oom ? false : out_of_memory(b);
+    for (int i = 0; i < n; i++) {
+        char suffix[16];
+        snprintf(suffix, sizeof suffix, ":%d", i);
+        c->out[i] = (ktensor){i ? concat3(b, c->call, suffix, "") : c->call, y[i].rank, y[i].dtype, y[i].masked};
+        if (!c->out[i].ref) return false;
+    }
+    c->n_out = n;
     return true;
 }
 
@@ -496,13 +515,16 @@ static const char *const activation_names[] = {
     "softmax", "softplus", "softsign", "swish", "silu", "gelu",    "exponential",  "leaky_relu",
 };
 
-/* The layer's "activation" (missing or null: linear), checked. */
-static bool cfg_activation(const kctx *c, const char **out) {
-    if (!cfg_str(c, "activation", "linear", out)) return false;
+/* An activation named by config `key` (missing or null: def), checked. */
+static bool cfg_act(const kctx *c, const char *key, const char *def, const char **out) {
+    if (!cfg_str(c, key, def, out)) return false;
     for (size_t i = 0; i < sizeof activation_names / sizeof activation_names[0]; i++)
         if (strcmp(*out, activation_names[i]) == 0) return true;
-    return kfail(c, "activation '%s' is not supported", *out);
+    return kfail(c, "%s '%s' is not supported", key, *out);
 }
+
+/* The layer's "activation" (missing or null: linear). */
+static bool cfg_activation(const kctx *c, const char **out) { return cfg_act(c, "activation", "linear", out); }
 
 static const char *softmax(kctx *c, const char *x, int rank, int axis) {
     if (axis == rank - 1) return op1(c, "Softmax", x);
@@ -1165,8 +1187,10 @@ static bool l_softmax(kctx *c) {
 
 static bool l_embedding(kctx *c) {
     int64_t n_in, n_out;
+    bool mask_zero;
     kw w;
-    if (!one_input(c, 0, TF_MAX_RANK - 1) || !cfg_int(c, "input_dim", true, 0, 1, INT32_MAX, &n_in) ||
+    if (!one_input(c, 0, TF_MAX_RANK - 1) || !cfg_bool(c, "mask_zero", false, &mask_zero) ||
+        !cfg_int(c, "input_dim", true, 0, 1, INT32_MAX, &n_in) ||
         !cfg_int(c, "output_dim", true, 0, 1, KERAS_MAX_DIM, &n_out) ||
         !weight(c, "embeddings", 0, 2, (int64_t[]){n_in, n_out}, &w))
         return false;
@@ -1180,7 +1204,367 @@ static bool l_embedding(kctx *c) {
     }
     tf_node *n = node(c, "GatherV2", "GatherV2", 3, (const char *[]){w.ref, ids, const_int(c, "axis", 0)});
     attr_i(c->b, n, "batch_dims", 0);
-    return finish(c, name_of(n), c->in[0].rank + 1, TF_DT_FLOAT);
+    if (!finish(c, name_of(n), c->in[0].rank + 1, TF_DT_FLOAT)) return false;
+    c->out[0].masked = mask_zero;
+    return true;
+}
+
+/* x * any(x != mask_value over the last axis): Keras' Masking, whose mask
+ * only recurrent layers would use (and refuse). */
+static bool l_masking(kctx *c) {
+    double mask_value;
+    if (!one_input(c, 1, TF_MAX_RANK) || !cfg_float(c, "mask_value", 0, &mask_value)) return false;
+    const char *x = c->in[0].ref;
+    tf_node *any = node(c, "Any", "Any", 2,
+                        (const char *[]){op2(c, "NotEqual", x, const_float(c, "mask_value", (float)mask_value)),
+                                         const_int(c, "axis", -1)});
+    attr_b(c->b, any, "keep_dims", true);
+    const char *keep = name_of(any);
+    tf_node *cast = node(c, "Cast", "Cast", 1, &keep);
+    attr_type(c->b, cast, "SrcT", TF_DT_BOOL);
+    attr_type(c->b, cast, "DstT", TF_DT_FLOAT);
+    attr_b(c->b, cast, "Truncate", false);
+    if (!finish(c, op2(c, "Mul", x, name_of(cast)), c->in[0].rank, TF_DT_FLOAT)) return false;
+    c->out[0].masked = true;
+    return true;
+}
+
+/* ---- recurrent layers ---- */
+
+/*
+ * A recurrent layer runs as a TF while loop over the steps, which the
+ * converter turns into a Kiln loop (loops.c, lower/arrays.c). The input
+ * projection x·W + b of every step is one product before the loop, on the
+ * input made time-major; its rows are a TensorList that the loop reads, so
+ * only h·U and the gates run per step. Loop variables: the step i, h (and
+ * c), and with return_sequences the TensorList of outputs, written in place:
+ *
+ *   i = 0, h = h0 (, c = c0) (, out = TensorListReserve(steps))
+ *   while i < steps:
+ *       t = go_backwards ? steps - 1 - i : i
+ *       h (, c) = cell(xs[t], h (, c));  out[reverse_output ? steps - 1 - i : i] = h;  i += 1
+ *
+ * Gates are in Keras order: LSTM i, f, c, o; GRU z, r, h.
+ */
+typedef enum rnn_kind { RNN_SIMPLE, RNN_GRU, RNN_LSTM } rnn_kind;
+
+static const struct {
+    const char *cls;
+    rnn_kind kind;
+    int gates, states;
+} rnn_kinds[] = {{"SimpleRNN", RNN_SIMPLE, 1, 1}, {"GRU", RNN_GRU, 3, 1}, {"LSTM", RNN_LSTM, 4, 2}};
+
+typedef struct rnn_cfg {
+    rnn_kind kind;
+    int gates, states;
+    int64_t units;
+    const char *act, *rec_act;
+    bool use_bias, return_sequences, return_state, go_backwards, reset_after;
+} rnn_cfg;
+
+/* The layer c->l describes (a Bidirectional's wrapped layer puts its config there), of class `cls`. */
+static bool rnn_config(const kctx *c, const char *cls, rnn_cfg *k) {
+    size_t n = sizeof rnn_kinds / sizeof rnn_kinds[0], i = 0;
+    while (i < n && strcmp(rnn_kinds[i].cls, cls) != 0) i++;
+    if (i == n) return kfail(c, "wraps a %s; only LSTM, GRU and SimpleRNN are supported", cls);
+    bool tfjs = c->b->src->flavor == KERAS_TFJS, stateful, time_major;
+    *k = (rnn_cfg){.kind = rnn_kinds[i].kind, .gates = rnn_kinds[i].gates, .states = rnn_kinds[i].states};
+    /* Defaults: recurrent_activation hard_sigmoid in tfjs, sigmoid in Keras 2
+     * and 3; reset_after false in tfjs (which has nothing else), true in Keras. */
+    if (!cfg_int(c, "units", true, 0, 1, KERAS_MAX_DIM / 4, &k->units) || !cfg_act(c, "activation", "tanh", &k->act) ||
+        !cfg_act(c, "recurrent_activation", tfjs ? "hard_sigmoid" : "sigmoid", &k->rec_act) ||
+        !cfg_bool(c, "use_bias", true, &k->use_bias) || !cfg_bool(c, "return_sequences", false, &k->return_sequences) ||
+        !cfg_bool(c, "return_state", false, &k->return_state) ||
+        !cfg_bool(c, "go_backwards", false, &k->go_backwards) ||
+        !cfg_bool(c, "reset_after", !tfjs, &k->reset_after) || !cfg_bool(c, "stateful", false, &stateful) ||
+        !cfg_bool(c, "time_major", false, &time_major))
+        return false;
+    if (stateful)
+        return kfail(c, "stateful=true is not supported (states carried from one run to the next); save the model "
+                        "with stateful=false");
+    if (time_major) return kfail(c, "time_major=true is not supported (only [batch, steps, features] inputs)");
+    return true;
+}
+
+/* kernel, recurrent_kernel and bias, named prefix + name and numbered from `index`. */
+static bool rnn_weights(kctx *c, const rnn_cfg *k, const char *prefix, int index, kw *w) {
+    kb *b = c->b;
+    int64_t g = k->gates * k->units;
+    bool two_biases = k->kind == RNN_GRU && k->reset_after; /* [input bias, recurrent bias] */
+    const char *kernel = concat3(b, prefix, "kernel", ""), *rec = concat3(b, prefix, "recurrent_kernel", ""),
+               *bias = concat3(b, prefix, "bias", "");
+    if (!kernel || !rec || !bias) return false;
+    return weight(c, kernel, index, 2, (int64_t[]){-1, g}, &w[0]) &&
+           weight(c, rec, index + 1, 2, (int64_t[]){k->units, g}, &w[1]) &&
+           (!k->use_bias || (two_biases ? weight(c, bias, index + 2, 2, (int64_t[]){2, g}, &w[2])
+                                        : weight(c, bias, index + 2, 1, &g, &w[2])));
+}
+
+/* The inputs of an RNN call: the sequence, then `n_init` initial states
+ * (none: zeros). Masks are refused: Kiln does not skip masked steps. */
+static bool rnn_inputs(const kctx *c, int n_init) {
+    if (c->n_in != 1 && c->n_in != 1 + n_init)
+        return kfail(c, "expected the sequence and optionally %d initial state%s, got %d inputs", n_init,
+                     n_init > 1 ? "s" : "", c->n_in);
+    if (c->in[0].rank != 3 || c->in[0].dtype != TF_DT_FLOAT)
+        return kfail(c, "expected a float32 [batch, steps, features] input, got %d-D %s", c->in[0].rank,
+                     tf_dtype_name(c->in[0].dtype));
+    for (int i = 1; i < c->n_in; i++)
+        if (c->in[i].rank != 2 || c->in[i].dtype != TF_DT_FLOAT)
+            return kfail(c, "initial state %d must be float32 [batch, units], got %d-D %s", i - 1, c->in[i].rank,
+                         tf_dtype_name(c->in[i].dtype));
+    for (int i = 0; i < c->n_in; i++)
+        if (c->in[i].masked)
+            return kfail(c, "its input carries a Keras mask (from an Embedding with mask_zero=true or a Masking "
+                            "layer): masked recurrent layers are not supported");
+    return true;
+}
+
+static const char *output_of(kctx *c, const char *name, int i) {
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, ":%d", i);
+    return name ? concat3(c->b, name, suffix, "") : NULL;
+}
+
+static const char *enter(kctx *c, const char *frame, const char *x, bool constant) {
+    tf_node *n = node(c, "while/Enter", "Enter", 1, &x);
+    attr_s(c->b, n, "frame_name", frame);
+    attr_b(c->b, n, "is_constant", constant);
+    return name_of(n);
+}
+
+/* A node with a float element_dtype (the TensorList ops). */
+static const char *list_op(kctx *c, const char *op, int n_in, const char *const *in) {
+    tf_node *n = node(c, op, op, n_in, in);
+    attr_type(c->b, n, "element_dtype", TF_DT_FLOAT);
+    return name_of(n);
+}
+
+/* Split(axis 1) of a [batch, n * units] value into n pieces, in out[0..n). */
+static void split_gates(kctx *c, const char *x, int n, const char **out) {
+    tf_node *s = node(c, "Split", "Split", 2, (const char *[]){const_int(c, "axis", 1), x});
+    attr_i(c->b, s, "num_split", n);
+    for (int i = 0; i < n; i++) out[i] = output_of(c, name_of(s), i);
+}
+
+typedef struct rnn_io {
+    const char *x;        /* [batch, steps, features] */
+    const char *init[2];  /* initial h (and c), or NULLs: zeros */
+    bool reverse_output;  /* the output sequence last step first (Bidirectional's backward layer) */
+    const char *seq;      /* out: the outputs [batch, steps, units], with return_sequences */
+    const char *state[2]; /* out: h (and c) after the last step */
+} rnn_io;
+
+/* One cell step from x_t (the step's input projection) and the states s (h, c); next (h, c).
+ * bias_rec: GRU's recurrent bias (reset_after), else NULL. */
+static void rnn_cell(kctx *c, const rnn_cfg *k, const char *frame, const kw *w, const char *bias_rec, const char *x_t,
+                     const char *const *s, const char **next) {
+    kb *b = c->b;
+    const char *h = s[0], *u = enter(c, frame, w[1].ref, true), *hu;
+    if (k->kind == RNN_SIMPLE) {
+        next[0] = activation(c, op2(c, "AddV2", x_t, op2(c, "MatMul", h, u)), 2, k->act);
+        return;
+    }
+    if (k->kind == RNN_LSTM) {
+        const char *z[4];
+        split_gates(c, op2(c, "AddV2", x_t, op2(c, "MatMul", h, u)), 4, z);
+        const char *i = activation(c, z[0], 2, k->rec_act), *f = activation(c, z[1], 2, k->rec_act);
+        const char *g = activation(c, z[2], 2, k->act), *o = activation(c, z[3], 2, k->rec_act);
+        next[1] = op2(c, "AddV2", op2(c, "Mul", f, s[1]), op2(c, "Mul", i, g));
+        next[0] = op2(c, "Mul", o, activation(c, next[1], 2, k->act));
+        return;
+    }
+    /* GRU: reset_after applies r to h·U_h (+ its bias), otherwise to h before its product with U_h. */
+    const char *xg[3], *hg[3], *u_h = NULL;
+    split_gates(c, x_t, 3, xg);
+    if (k->reset_after) {
+        hu = op2(c, "MatMul", h, u);
+        if (bias_rec) hu = op2(c, "BiasAdd", hu, enter(c, frame, bias_rec, true));
+        split_gates(c, hu, 3, hg);
+    } else {
+        /* U as [U_z U_r] and U_h, split once before the loop */
+        tf_node *n = node(c, "SplitV", "SplitV", 3,
+                          (const char *[]){w[1].ref,
+                                           const_ints(c, "size_splits", 2,
+                                                      (int32_t[]){2 * (int32_t)k->units, (int32_t)k->units}),
+                                           const_int(c, "axis", 1)});
+        attr_i(b, n, "num_split", 2);
+        const char *split = name_of(n);
+        u_h = enter(c, frame, output_of(c, split, 1), true);
+        split_gates(c, op2(c, "MatMul", h, enter(c, frame, output_of(c, split, 0), true)), 2, hg);
+    }
+    const char *z = activation(c, op2(c, "AddV2", xg[0], hg[0]), 2, k->rec_act);
+    const char *r = activation(c, op2(c, "AddV2", xg[1], hg[1]), 2, k->rec_act);
+    const char *rh = k->reset_after ? op2(c, "Mul", r, hg[2]) : op2(c, "MatMul", op2(c, "Mul", r, h), u_h);
+    const char *hh = activation(c, op2(c, "AddV2", xg[2], rh), 2, k->act);
+    next[0] = op2(c, "AddV2", hh, op2(c, "Mul", z, op2(c, "Sub", h, hh))); /* z·h + (1 - z)·hh */
+}
+
+enum { RNN_I, RNN_H, RNN_C, RNN_OUT, RNN_VARS };
+
+/* The loop (see the top of this section); node names are "<c->call>/...". */
+static bool rnn_loop(kctx *c, const rnn_cfg *k, const kw *w, rnn_io *io) {
+    kb *b = c->b;
+    int32_t units = (int32_t)k->units, g = k->gates * units;
+    const char *row_shape = const_ints(c, "element_shape", 2, (int32_t[]){-1, g});
+    const char *xw = op2(c, "BatchMatMulV2", op2(c, "Transpose", io->x, const_ints(c, "perm", 3, (int32_t[]){1, 0, 2})),
+                         w[0].ref);
+    const char *bias_rec = NULL;
+    if (k->use_bias) {
+        const char *bias = w[2].ref;
+        if (k->kind == RNN_GRU && k->reset_after) { /* [input bias, recurrent bias] */
+            tf_node *n = node(c, "Unpack", "Unpack", 1, &bias);
+            attr_i(b, n, "num", 2);
+            attr_i(b, n, "axis", 0);
+            bias = output_of(c, name_of(n), 0);
+            bias_rec = output_of(c, name_of(n), 1);
+        }
+        xw = op2(c, "BiasAdd", xw, bias);
+    }
+    const char *xs = list_op(c, "TensorListFromTensor", 2, (const char *[]){xw, row_shape});
+    const char *steps = squeeze(c, shape_slice(c, io->x, 1, 2), 0);
+    const char *last = op2(c, "Sub", steps, const_int(c, "one", 1));
+    tf_node *cat = node(c, "ConcatV2", "ConcatV2", 3,
+                        (const char *[]){shape_slice(c, io->x, 0, 1), const_ints(c, "units", 1, &units),
+                                         const_int(c, "axis", 0)});
+    attr_i(b, cat, "N", 2);
+    const char *state_shape = name_of(cat), *zeros = NULL;
+    if (!io->init[0]) zeros = op2(c, "Fill", state_shape, const_float(c, "zero", 0));
+
+    const char *frame = unique_name(b, concat3(b, c->call, "/while", ""));
+    const char *start[RNN_VARS] = {const_int(c, "i0", 0), io->init[0] ? io->init[0] : zeros,
+                                   io->init[1] ? io->init[1] : zeros, NULL};
+    bool used[RNN_VARS] = {true, true, k->kind == RNN_LSTM, k->return_sequences};
+    if (k->return_sequences) start[RNN_OUT] = list_op(c, "TensorListReserve", 2, (const char *[]){state_shape, steps});
+    if (!frame) return false;
+    const char *next_name[RNN_VARS], *merge[RNN_VARS], *sw[RNN_VARS], *body[RNN_VARS] = {0}, *next[RNN_VARS] = {0};
+    for (int v = 0; v < RNN_VARS; v++) {
+        if (!used[v]) continue;
+        /* NextIteration's name is claimed now: the Merge reads it before it exists. */
+        next_name[v] = unique_name(b, concat3(b, c->call, "/while/NextIteration", ""));
+        const char *in[2] = {enter(c, frame, start[v], false), next_name[v]};
+        tf_node *n = node(c, "while/Merge", "Merge", 2, in);
+        attr_i(b, n, "N", 2);
+        merge[v] = name_of(n);
+    }
+    const char *less = op2(c, "Less", merge[RNN_I], enter(c, frame, steps, true));
+    const char *cond = name_of(node(c, "while/LoopCond", "LoopCond", 1, &less));
+    for (int v = 0; v < RNN_VARS; v++) {
+        if (!used[v]) continue;
+        sw[v] = name_of(node(c, "while/Switch", "Switch", 2, (const char *[]){merge[v], cond}));
+        body[v] = output_of(c, sw[v], 1);
+    }
+    const char *i = body[RNN_I], *flipped = op2(c, "Sub", enter(c, frame, last, true), i);
+    const char *t = k->go_backwards ? flipped : i;
+    const char *x_t = list_op(c, "TensorListGetItem", 3, (const char *[]){enter(c, frame, xs, true), t, row_shape});
+    rnn_cell(c, k, frame, w, bias_rec, x_t, body + RNN_H, next + RNN_H);
+    next[RNN_I] = op2(c, "AddV2", i, const_int(c, "one", 1));
+    if (k->return_sequences)
+        next[RNN_OUT] = list_op(c, "TensorListSetItem", 3,
+                                (const char *[]){body[RNN_OUT], io->reverse_output ? flipped : i, next[RNN_H]});
+    const char *exit[RNN_VARS] = {0};
+    for (int v = 0; v < RNN_VARS; v++) {
+        if (!used[v]) continue;
+        if (!add_node(b, next_name[v], "NextIteration", 1, &next[v])) return b->oom ? false : out_of_memory(b);
+        exit[v] = name_of(node(c, "while/Exit", "Exit", 1, &sw[v]));
+    }
+    io->state[0] = exit[RNN_H];
+    io->state[1] = exit[RNN_C];
+    if (k->return_sequences) {
+        const char *stacked = list_op(c, "TensorListStack", 2,
+                                      (const char *[]){exit[RNN_OUT], const_ints(c, "element_shape", 2,
+                                                                                 (int32_t[]){-1, units})});
+        io->seq = op2(c, "Transpose", stacked, const_ints(c, "perm", 3, (int32_t[]){1, 0, 2}));
+    }
+    if (!io->state[0] || (k->return_sequences && !io->seq)) return b->oom ? false : out_of_memory(b);
+    return true;
+}
+
+/* LSTM, GRU and SimpleRNN: outputs [output, h (, c)] with return_state. */
+static bool l_rnn(kctx *c) {
+    rnn_cfg k;
+    kw w[3] = {{0}};
+    if (!rnn_config(c, c->l->cls, &k) || !rnn_inputs(c, k.states) || !rnn_weights(c, &k, "", 0, w)) return false;
+    rnn_io io = {.x = c->in[0].ref};
+    for (int s = 0; s + 1 < c->n_in; s++) io.init[s] = c->in[s + 1].ref;
+    if (!rnn_loop(c, &k, w, &io)) return false;
+    ktensor y[3];
+    int n = 0;
+    y[n++] = k.return_sequences ? (ktensor){io.seq, 3, TF_DT_FLOAT, false}
+                                : (ktensor){io.state[0], 2, TF_DT_FLOAT, false};
+    for (int s = 0; k.return_state && s < k.states; s++) y[n++] = (ktensor){io.state[s], 2, TF_DT_FLOAT, false};
+    return n == 1 ? finish(c, y[0].ref, y[0].rank, TF_DT_FLOAT) : finish_n(c, n, y);
+}
+
+/* A forward and a backward copy of an RNN layer, named forward_<layer> and
+ * backward_<layer> (or backward_<backward_layer>); their weights are
+ * "<copy>/kernel", ..., the forward copy's first. Outputs: the merged
+ * output (two with merge_mode null), then the forward then backward states. */
+static bool l_bidirectional(kctx *c) {
+    kb *b = c->b;
+    const json_value *mode_v = json_get(c->l->config, "merge_mode"), *back = cfg(c, "backward_layer");
+    const char *mode = "concat";
+    if (mode_v && mode_v->type != JSON_NULL && !(mode = json_string(mode_v)))
+        return kfail(c, "'merge_mode' must be a string or null");
+    if (mode_v && mode_v->type == JSON_NULL) mode = NULL;
+    if (mode && strcmp(mode, "concat") != 0 && strcmp(mode, "sum") != 0 && strcmp(mode, "mul") != 0 &&
+        strcmp(mode, "ave") != 0)
+        return kfail(c, "merge_mode '%s' is not supported (concat, sum, mul, ave or null)", mode);
+    rnn_cfg k[2];
+    rnn_io io[2] = {{0}};
+    int index = 0;
+    for (int d = 0; d < 2; d++) {
+        const json_value *spec = d && back ? back : cfg(c, "layer");
+        const json_value *config = json_get(spec, "config");
+        const char *cls = json_string(json_get(spec, "class_name")), *name = json_string(json_get(config, "name"));
+        if (!cls || !name || !config || config->type != JSON_OBJECT)
+            return kfail(c, "'%s' must be a layer with a class_name and a config with a name",
+                         d && back ? "backward_layer" : "layer");
+        klayer sub = *c->l;
+        sub.config = config;
+        kctx s = *c;
+        s.l = &sub;
+        const char *copy = concat3(b, d ? "backward_" : "forward_", name, "");
+        s.call = copy ? concat3(b, c->call, "/", copy) : NULL;
+        const char *prefix = copy ? concat3(b, copy, "/", "") : NULL;
+        kw w[3] = {{0}};
+        if (!prefix || !s.call || !rnn_config(&s, cls, &k[d]) || (d == 0 && !rnn_inputs(c, 2 * k[0].states)))
+            return false;
+        if (d && !back) k[1].go_backwards = !k[0].go_backwards;
+        if (d && (k[1].return_sequences != k[0].return_sequences || k[1].return_state != k[0].return_state ||
+                  k[1].states != k[0].states))
+            return kfail(c, "the backward layer differs from the forward one in return_sequences, return_state "
+                            "or kind");
+        if (!rnn_weights(&s, &k[d], prefix, index, w)) return false;
+        index += k[d].use_bias ? 3 : 2;
+        io[d].x = c->in[0].ref;
+        io[d].reverse_output = d == 1; /* Keras reverses the backward sequence back into input order */
+        for (int i = 0; i + 1 < c->n_in && i < k[d].states; i++) io[d].init[i] = c->in[1 + d * k[0].states + i].ref;
+        if (!rnn_loop(&s, &k[d], w, &io[d])) return false;
+    }
+    int rank = k[0].return_sequences ? 3 : 2, n = 0;
+    const char *y[2] = {k[0].return_sequences ? io[0].seq : io[0].state[0],
+                        k[1].return_sequences ? io[1].seq : io[1].state[0]};
+    ktensor out[6];
+    if (!mode) {
+        out[n++] = (ktensor){y[0], rank, TF_DT_FLOAT, false};
+        out[n++] = (ktensor){y[1], rank, TF_DT_FLOAT, false};
+    } else {
+        const char *m;
+        if (strcmp(mode, "concat") == 0) {
+            tf_node *cat = node(c, "ConcatV2", "ConcatV2", 3, (const char *[]){y[0], y[1], const_int(c, "axis", -1)});
+            attr_i(b, cat, "N", 2);
+            m = name_of(cat);
+        } else if (strcmp(mode, "ave") == 0) {
+            m = op2(c, "Mul", op2(c, "AddV2", y[0], y[1]), const_float(c, "half", 0.5f));
+        } else {
+            m = op2(c, strcmp(mode, "sum") == 0 ? "AddV2" : "Mul", y[0], y[1]);
+        }
+        out[n++] = (ktensor){m, rank, TF_DT_FLOAT, false};
+    }
+    for (int d = 0; k[0].return_state && d < 2; d++)
+        for (int s = 0; s < k[d].states; s++) out[n++] = (ktensor){io[d].state[s], 2, TF_DT_FLOAT, false};
+    return n == 1 ? finish(c, out[0].ref, rank, TF_DT_FLOAT) : finish_n(c, n, out);
 }
 
 /* ---- models ------------------------------------------------------------------- */
@@ -1201,17 +1585,9 @@ static bool l_model(kctx *c) {
               build_model(b, c->l->entry, node_scope, weight_scope, false, c->in, c->n_in, inner, &n);
     b->depth--;
     if (!ok) return false;
-    if (n == 1) return finish(c, inner[0].ref, inner[0].rank, inner[0].dtype);
-    const char *refs[KERAS_MAX_OUTPUTS];
-    for (int i = 0; i < n; i++) refs[i] = inner[i].ref;
-    if (!add_node(b, c->call, "IdentityN", n, refs)) return b->oom ? false : out_of_memory(b);
-    for (int i = 0; i < n; i++) {
-        char suffix[16];
-        snprintf(suffix, sizeof suffix, ":%d", i);
-        c->out[i] = (ktensor){i ? concat3(b, c->call, suffix, "") : c->call, inner[i].rank, inner[i].dtype};
-        if (!c->out[i].ref) return false;
-    }
-    c->n_out = n;
+    if (n > 1) return finish_n(c, n, inner);
+    if (!finish(c, inner[0].ref, inner[0].rank, inner[0].dtype)) return false;
+    c->out[0].masked = inner[0].masked;
     return true;
 }
 
@@ -1262,6 +1638,11 @@ static const struct {
     {"PReLU", l_prelu},
     {"Softmax", l_softmax},
     {"Embedding", l_embedding},
+    {"Masking", l_masking},
+    {"SimpleRNN", l_rnn},
+    {"GRU", l_rnn},
+    {"LSTM", l_rnn},
+    {"Bidirectional", l_bidirectional},
     /* identities at inference */
     {"Dropout", identity_layer},
     {"SpatialDropout1D", identity_layer},
@@ -1588,7 +1969,9 @@ static bool call_inputs(kb *b, const kmodel *m, const klayer *l, int k, ktensor 
     bool ok = refs != NULL;
     if (!ok) return out_of_memory(b);
     if (node_v->type == JSON_OBJECT) { /* Keras 3: {"args": [...], "kwargs": {...}} */
-        ok = collect_k3(json_get(node_v, "args"), refs, MAX_REFS, &n);
+        /* initial_state is the one tensor keyword argument Kiln uses (RNN layers take it after the sequence) */
+        ok = collect_k3(json_get(node_v, "args"), refs, MAX_REFS, &n) &&
+             collect_k3(json_get(json_get(node_v, "kwargs"), "initial_state"), refs, MAX_REFS, &n);
     } else if (node_v->type == JSON_ARRAY) { /* Keras 2: [["layer", node, tensor, {kwargs}], ...] */
         for (size_t i = 0; ok && i < node_v->len; i++) {
             if (n < MAX_REFS) ok = parse_ref(&node_v->items[i], &refs[n]);
@@ -1624,6 +2007,11 @@ static bool build_call(kb *b, const kmodel *m, klayer *l, int k, const ktensor *
     kctx c = {.b = b, .m = m, .l = l, .in = in, .n_in = n_in};
     if (!(c.call = call_name(b, m, l, k))) return false;
     if (!find_layer_fn(l->cls)(&c)) return false;
+    /* Keras passes a mask on through most layers; it only matters to the
+     * recurrent layers, which refuse it, so every output of a masked input
+     * counts as masked. */
+    for (int i = 0; i < n_in; i++)
+        for (int j = 0; in[i].masked && j < c.n_out; j++) c.out[j].masked = true;
     kcall *call = &l->calls[k];
     if (!(call->out = tf_alloc(b->g, sizeof *call->out * (size_t)c.n_out))) return out_of_memory(b);
     memcpy(call->out, c.out, sizeof *call->out * (size_t)c.n_out);

@@ -17,6 +17,14 @@
  * nested model with several outputs). A layer called more than once (shared
  * layers) names its later calls "layer_1", ... unless those names are taken.
  * Intermediate nodes are named "layer/Op".
+ *
+ * Recurrent layers (LSTM, GRU, SimpleRNN, Bidirectional) become TF while
+ * loops over the steps (Enter/Merge/Switch/LoopCond/NextIteration/Exit with
+ * TensorLists), one frame "<call>/while" per loop, which the converter
+ * lowers to Kiln loops. Their initial states are the call's inputs after
+ * the sequence (Keras 2 and tfjs list them so; Keras 3's initial_state
+ * keyword is read too). Keras masks (Embedding mask_zero, Masking) reaching
+ * a recurrent layer are refused, as are stateful and time_major layers.
  */
 #ifndef KILN_KERAS_H
 #define KILN_KERAS_H
@@ -35,11 +43,21 @@
  * keras.c). */
 typedef enum keras_flavor { KERAS_TFJS, KERAS_2, KERAS_3 } keras_flavor;
 
-/* One weight the builder needs. */
+/* One weight the builder needs.
+ *
+ * LSTM, GRU and SimpleRNN weights are "kernel", "recurrent_kernel" and
+ * "bias" (indices 0-2), which Keras 2 stores under the cell's scope
+ * ("lstm/lstm_cell/kernel:0") and Keras 3 as the cell's variables
+ * ("layers/lstm/cell/vars/0"). A Bidirectional layer's weights belong to its
+ * two copies of the wrapped layer: `layer` is the Bidirectional, `name` is
+ * "forward_<wrapped>/kernel", ..., "backward_<wrapped>/kernel", ... (as tfjs
+ * and Keras 2 name them: "bidirectional/forward_lstm/lstm_cell/kernel:0"),
+ * and `index` counts the forward copy's weights, then the backward copy's
+ * (Keras 3 keeps them as forward_layer/cell/vars/i and backward_layer/...). */
 typedef struct keras_weight_ref {
     const char *scope; /* the enclosing nested models' layer names, each followed by '/'; "" at the top */
     const char *layer; /* the layer's own name */
-    const char *name;  /* "kernel", "bias", "gamma", "beta", "moving_mean", ... */
+    const char *name;  /* "kernel", "bias", "gamma", "beta", "moving_mean", ..., "forward_lstm/kernel" */
     int index;         /* its position among the layer's weights, in Keras order (as .keras files number them) */
 } keras_weight_ref;
 

@@ -814,6 +814,126 @@ static void errors(void) {
     expect_error("{'class_name':'Dense','config':{}}", NULL, 0, (const char *[]){"expected a Sequential, Model or Functional", NULL});
 }
 
+/* ---- recurrent layers ---- */
+
+static double hard_sigmoid3(double v) { return fmin(fmax(v + 3, 0), 6) / 6; } /* Keras 3's */
+static double sigmoid(double v) { return 1 / (1 + exp(-v)); }
+
+/* Keras' LSTM (gates i, f, c, o; Keras 3 hard_sigmoid gates) over x [steps, in] from h, c. */
+static void ref_lstm(const float *x, int steps, int in, int units, const float *k, const float *u, const float *bias,
+                     double *h, double *c) {
+    int g = 4 * units;
+    for (int t = 0; t < steps; t++) {
+        double z[64], hn[16];
+        for (int j = 0; j < g; j++) {
+            z[j] = bias[j];
+            for (int i = 0; i < in; i++) z[j] += x[t * in + i] * k[i * g + j];
+            for (int i = 0; i < units; i++) z[j] += h[i] * u[i * g + j];
+        }
+        for (int j = 0; j < units; j++) {
+            c[j] = hard_sigmoid3(z[units + j]) * c[j] + hard_sigmoid3(z[j]) * tanh(z[2 * units + j]);
+            hn[j] = hard_sigmoid3(z[3 * units + j]) * tanh(c[j]);
+        }
+        memcpy(h, hn, sizeof(double) * (size_t)units);
+    }
+}
+
+/* Keras' GRU with reset_after (gates z, r, h; bias rows: input, recurrent), sigmoid gates, backwards. */
+static void ref_gru_backwards(const float *x, int steps, int in, int units, const float *k, const float *u,
+                              const float *bias, double *h) {
+    int g = 3 * units;
+    for (int t = steps - 1; t >= 0; t--) {
+        double xp[48], hp[48];
+        for (int j = 0; j < g; j++) {
+            xp[j] = bias[j], hp[j] = bias[g + j];
+            for (int i = 0; i < in; i++) xp[j] += x[t * in + i] * k[i * g + j];
+            for (int i = 0; i < units; i++) hp[j] += h[i] * u[i * g + j];
+        }
+        for (int j = 0; j < units; j++) {
+            double z = sigmoid(xp[j] + hp[j]), r = sigmoid(xp[units + j] + hp[units + j]);
+            h[j] = z * h[j] + (1 - z) * tanh(xp[2 * units + j] + r * hp[2 * units + j]);
+        }
+    }
+}
+
+#define K3X(name, shape) \
+    "{'class_name':'__keras_tensor__','config':{'shape':" shape ",'dtype':'float32','keras_history':['" name "',0,0]}}"
+#define K3INPUT(name, shape) \
+    "{'class_name':'InputLayer','config':{'batch_shape':" shape ",'dtype':'float32','name':'" name "'},'name':'" name \
+    "','inbound_nodes':[]}"
+
+/* Keras 3: an LSTM starting from states given as the initial_state keyword
+ * (Keras 3 hard_sigmoid gates), a GRU with Keras' default reset_after=true
+ * going backwards; weights numbered by index. */
+static void recurrent_keras3(void) {
+    enum { T = 4, IN = 3, U = 2 };
+    float lk[IN * 4 * U], lu[U * 4 * U], lb[4 * U], gk[IN * 3 * U], gu[U * 3 * U], gb[2 * 3 * U];
+    float x[T * IN], h0[U] = {0.5f, -0.25f}, c0[U] = {-1, 0.75f}, got_l[U], got_g[U];
+    fill(lk, IN * 4 * U, 31), fill(lu, U * 4 * U, 32), fill(lb, 4 * U, 33);
+    fill(gk, IN * 3 * U, 34), fill(gu, U * 3 * U, 35), fill(gb, 2 * 3 * U, 36), fill(x, T * IN, 37);
+    for (int i = 0; i < T * IN; i++) x[i] *= 2.5f; /* gate inputs beyond hard_sigmoid's kinks */
+    tw w[] = {{"l/0", 2, {IN, 4 * U}, lk}, {"l/1", 2, {U, 4 * U}, lu}, {"l/2", 1, {4 * U}, lb},
+              {"g/0", 2, {IN, 3 * U}, gk}, {"g/1", 2, {U, 3 * U}, gu}, {"g/2", 2, {2, 3 * U}, gb}};
+    gb_bundle b;
+    bool ok = build("{'class_name':'Functional','config':{'name':'f','layers':[" K3INPUT("x", "[1,4,3]") ","
+                    K3INPUT("h0", "[1,2]") "," K3INPUT("c0", "[1,2]") ","
+                    "{'class_name':'LSTM','config':{'name':'l','units':2,'recurrent_activation':'hard_sigmoid'},'name':'l',"
+                    "'inbound_nodes':[{'args':[" K3X("x", "[1,4,3]") "],'kwargs':{'initial_state':["
+                    K3X("h0", "[1,2]") "," K3X("c0", "[1,2]") "],'training':false}}]},"
+                    "{'class_name':'GRU','config':{'name':'g','units':2,'go_backwards':true,'unroll':true},'name':'g',"
+                    "'inbound_nodes':[{'args':[" K3X("x", "[1,4,3]") "],'kwargs':{}}]}"
+                    "],'input_layers':[['x',0,0],['h0',0,0],['c0',0,0]],'output_layers':[['l',0,0],['g',0,0]]}}",
+                    KERAS_3, w, 6, true, &b);
+    CHECK(ok);
+    if (!ok) {
+        fprintf(stderr, "  %s\n", kc_last_error());
+        return;
+    }
+    double h[U] = {h0[0], h0[1]}, c[U] = {c0[0], c0[1]}, hg[U] = {0, 0};
+    ref_lstm(x, T, IN, U, lk, lu, lb, h, c);
+    ref_gru_backwards(x, T, IN, U, gk, gu, gb, hg);
+    CHECK(gb_run(&b, (const void *[]){x, h0, c0}, 3, (void *[]){got_l, got_g}, (size_t[]){sizeof got_l, sizeof got_g},
+                 2) == KILN_OK);
+    check_rel(got_l, h, U, 1e-5);
+    check_rel(got_g, hg, U, 1e-5);
+    free(b.bytes);
+}
+
+static void recurrent_errors(void) {
+    float k[3 * 8] = {0}, u[2 * 8] = {0}, bias[8] = {0};
+    tw w[] = {{"l/kernel", 2, {3, 8}, k}, {"l/recurrent_kernel", 2, {2, 8}, u}, {"l/bias", 1, {8}, bias},
+              {"bi/forward_l/kernel", 2, {3, 8}, k}};
+#define RNN_MODEL(cls, name, config) \
+    FUNCTIONAL(INPUT("x", "[null,4,3]") "," LAYER(cls, name, config, IN("x")), "['x',0,0]", "['" name "',0,0]")
+    expect_error(RNN_MODEL("LSTM", "l", ",'units':2,'stateful':true"), w, 3,
+                 (const char *[]){"layer 'l' (LSTM)", "stateful=true is not supported", NULL});
+    expect_error(RNN_MODEL("LSTM", "l", ",'units':0"), w, 3,
+                 (const char *[]){"layer 'l' (LSTM)", "'units' must be an integer from 1", NULL});
+    expect_error(RNN_MODEL("LSTM", "l", ",'units':2,'time_major':true"), w, 3,
+                 (const char *[]){"layer 'l' (LSTM)", "time_major", NULL});
+    expect_error(RNN_MODEL("LSTM", "l", ",'units':2,'recurrent_activation':'mish'"), w, 3,
+                 (const char *[]){"layer 'l' (LSTM)", "recurrent_activation 'mish' is not supported", NULL});
+    expect_error(RNN_MODEL("LSTM", "l", ",'units':2"), w, 1,
+                 (const char *[]){"layer 'l' (LSTM)", "no 'recurrent_kernel'", NULL});
+    expect_error(RNN_MODEL("GRU", "l", ",'units':2"), w, 3,
+                 (const char *[]){"layer 'l' (GRU)", "weight 'kernel' has shape [3,8], expected [*,6]", NULL});
+    expect_error(RNN_MODEL("Bidirectional", "bi", ",'layer':{'class_name':'LSTM','config':{'name':'l','units':2}}"), w, 4,
+                 (const char *[]){"layer 'bi' (Bidirectional)", "no 'forward_l/recurrent_kernel'", NULL});
+    expect_error(RNN_MODEL("Bidirectional", "bi",
+                           ",'merge_mode':'max','layer':{'class_name':'LSTM','config':{'name':'l','units':2}}"),
+                 w, 4, (const char *[]){"layer 'bi' (Bidirectional)", "merge_mode 'max'", NULL});
+    expect_error(RNN_MODEL("Bidirectional", "bi", ",'layer':{'class_name':'Dense','config':{'name':'d','units':2}}"), w,
+                 4, (const char *[]){"layer 'bi' (Bidirectional)", "wraps a Dense", NULL});
+    expect_error(FUNCTIONAL(INPUT("x", "[null,4,3]") "," LAYER("Masking", "m", "", IN("x")) ","
+                            LAYER("LSTM", "l", ",'units':2", "['m',0,0,{}]"),
+                            "['x',0,0]", "['l',0,0]"),
+                 w, 3, (const char *[]){"layer 'l' (LSTM)", "mask", NULL});
+    expect_error(FUNCTIONAL(INPUT("x", "[null,4,3]") "," LAYER("LSTM", "l", ",'units':2", IN("x") "," IN("x")),
+                            "['x',0,0]", "['l',0,0]"),
+                 w, 3, (const char *[]){"layer 'l' (LSTM)", "optionally 2 initial states, got 2 inputs", NULL});
+#undef RNN_MODEL
+}
+
 /* ---- through read_tfjs: a layers model.json with its weight shard ---- */
 
 static char tdir[64];
@@ -923,6 +1043,8 @@ int main(void) {
     RUN(conv2d_transpose);
     RUN(unknown_classes_listed);
     RUN(errors);
+    RUN(recurrent_keras3);
+    RUN(recurrent_errors);
     RUN(tfjs_layers_model);
     return check_summary();
 }

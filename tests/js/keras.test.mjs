@@ -16,7 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { compare, readNpy, seededData, tf, toTensor, unravel, writeNpy, kilnBin } from '../tools/common.mjs';
+import { compare, readNpy, seededData, tf, toTensor, writeNpy, kilnBin } from '../tools/common.mjs';
+import { expectClose, randomizeWeights, saveModel } from '../tools/keras_models.mjs';
 import { load } from '../../js/kiln.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,13 +30,6 @@ const MODELS = ['mobilenet_v2', 'inception_v3'];
 
 function run(cmd, args) {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-}
-
-function expectClose(what, got, ref) {
-  const r = compare(got.data, ref.data);
-  assert.deepEqual(got.shape, ref.shape, `${what}: shape`);
-  assert.ok(r.ok, `${what}: max |got-ref| = ${r.maxAbsErr} > ${r.tol} at [${unravel(r.worst.index, ref.shape)}]` +
-    ` (got ${r.worst.got}, ref ${r.worst.ref})`);
 }
 
 // The layer names Kiln gives the model's inputs and outputs, from its Keras config.
@@ -130,31 +124,6 @@ for (const id of MODELS) {
 }
 
 // ---- models built here with tf.layers and saved as tfjs saves them ----
-
-// Layer weights drawn from [-1, 1) (variances from [0.5, 1.5)), so that no layer is an identity.
-function randomizeWeights(model, seed) {
-  model.setWeights(model.weights.map((w, k) => {
-    const n = w.shape.reduce((a, b) => a * b, 1);
-    const variance = /variance/.test(w.originalName);
-    const data = seededData(n, 'float32', { seed: seed + k, lo: variance ? 0.5 : -1, hi: variance ? 1.5 : 1 });
-    return tf.tensor(data, w.shape);
-  }));
-}
-
-async function saveModel(model, dir) {
-  fs.mkdirSync(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    const data = Array.isArray(a.weightData) ? Buffer.concat(a.weightData.map((b) => Buffer.from(b))) : Buffer.from(a.weightData);
-    fs.writeFileSync(path.join(dir, 'weights.bin'), data);
-    const json = {
-      format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, modelTopology: a.modelTopology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-    };
-    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
-  return path.join(dir, 'model.json');
-}
 
 const L = tf.layers;
 const BUILT = {
