@@ -8,15 +8,18 @@
 #include "convert.h"
 #include "diag.h"
 #include "read_pb.h"
+#include "read_savedmodel.h"
 #include "read_tfjs.h"
 #include "writer.h"
 
 static const char usage[] =
     "usage: kiln-convert MODEL -o OUT.kiln [options]\n"
     "       kiln-convert --list-ops MODEL [options]\n"
+    "       kiln-convert --list-signatures SAVED_MODEL_DIR\n"
     "\n"
-    "MODEL is a frozen TensorFlow GraphDef (.pb), or a tfjs graph model or Keras layers\n"
-    "model (model.json, with its weight shards next to it).\n"
+    "MODEL is a frozen TensorFlow GraphDef (.pb), a tfjs graph model or Keras layers\n"
+    "model (model.json, with its weight shards next to it), or a SavedModel directory\n"
+    "(saved_model.pb and variables/; TF1 or TF2).\n"
     "\n"
     "options:\n"
     "  -o, --output-file OUT   where to write the bundle (written atomically)\n"
@@ -28,6 +31,11 @@ static const char usage[] =
     "                          \"node:0:5\".\n"
     "  --output NAME           compute the tensor NAME; repeat for several. Default: the\n"
     "                          signature outputs, else every node nothing consumes.\n"
+    "  --signature NAME        the SavedModel signature to convert (default:\n"
+    "                          serving_default); the bundle's inputs and outputs are\n"
+    "                          named by its keys\n"
+    "  --list-signatures       print a SavedModel's signatures with their inputs and\n"
+    "                          outputs, then exit\n"
     "  --list-ops              print the op types the outputs need and whether Kiln\n"
     "                          supports each, then exit\n"
     "  -q, --quiet             print nothing on success\n"
@@ -38,14 +46,15 @@ static bool has_suffix(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static tf_graph *read_model(const char *path) {
+static tf_graph *read_model(const char *path, const char *signature) {
     struct stat st;
     if (stat(path, &st) != 0) {
         kc_error("%s: no such file", path);
         return NULL;
     }
-    if (S_ISDIR(st.st_mode)) {
-        kc_error("%s: is a directory (SavedModel directories are not supported yet; give a frozen .pb or a model.json)", path);
+    if (S_ISDIR(st.st_mode)) return read_savedmodel(path, signature);
+    if (signature) {
+        kc_error("%s: --signature applies to SavedModel directories", path);
         return NULL;
     }
     if (has_suffix(path, ".json")) return read_tfjs(path);
@@ -100,8 +109,8 @@ static void report(const char *model, const char *out, const kc_program *p, cons
 }
 
 int main(int argc, char **argv) {
-    const char *model = NULL, *out = NULL;
-    bool list_ops = false, quiet = false;
+    const char *model = NULL, *out = NULL, *signature = NULL;
+    bool list_ops = false, list_signatures = false, quiet = false;
     kc_input_spec *inputs = calloc((size_t)argc, sizeof *inputs);
     const char **outputs = calloc((size_t)argc, sizeof *outputs);
     kc_options opt = {inputs, 0, outputs, 0};
@@ -125,6 +134,10 @@ int main(int argc, char **argv) {
             }
         } else if (!strcmp(a, "--output") && has_value) {
             outputs[opt.n_outputs++] = argv[++i];
+        } else if (!strcmp(a, "--signature") && has_value) {
+            signature = argv[++i];
+        } else if (!strcmp(a, "--list-signatures")) {
+            list_signatures = true;
         } else if (!strcmp(a, "--list-ops")) {
             list_ops = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -138,13 +151,22 @@ int main(int argc, char **argv) {
             model = a;
         }
     }
-    if (!model || (!out && !list_ops)) {
+    if (!model || (!out && !list_ops && !list_signatures)) {
         fputs(usage, stderr);
         free(inputs);
         free(outputs);
         return 2;
     }
-    tf_graph *g = read_model(model);
+    if (list_signatures) {
+        char *text = read_savedmodel_signatures(model);
+        if (text) fputs(text, stdout);
+        else fprintf(stderr, "kiln-convert: %s\n", kc_last_error());
+        free(text);
+        free(inputs);
+        free(outputs);
+        return text ? 0 : 1;
+    }
+    tf_graph *g = read_model(model, signature);
     if (!g) {
         fprintf(stderr, "kiln-convert: %s\n", kc_last_error());
         free(inputs);

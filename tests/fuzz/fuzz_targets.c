@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "convert.h"
@@ -15,6 +16,7 @@
 #include "model.h"
 #include "ops/params.h"
 #include "read_pb.h"
+#include "read_savedmodel.h"
 #include "read_tfjs.h"
 #include "writer.h"
 
@@ -127,14 +129,16 @@ void kf_pb(const uint8_t *data, size_t size) {
     tf_graph_free(g);
 }
 
-/* ---- tfjs: files in a private directory ----------------------------------------- */
+/* ---- Model files in a private directory ----------------------------------------- */
 
-static char tfjs_dir[64];
+static char tmp_dir[64];
+static const char *const savedmodel_files[] = {"saved_model.pb", "variables/variables.index",
+                                               "variables/variables.data-00000-of-00001"};
 
-static void file_path(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", tfjs_dir, name); }
+static void file_path(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", tmp_dir, name); }
 
 static void remove_files(void) {
-    char path[96];
+    char path[128];
     file_path(path, sizeof path, "model.json");
     unlink(path);
     for (int i = 0; i < KF_MAX_SHARDS; i++) {
@@ -143,27 +147,36 @@ static void remove_files(void) {
         file_path(path, sizeof path, name);
         unlink(path);
     }
+    for (size_t i = 0; i < sizeof savedmodel_files / sizeof *savedmodel_files; i++) {
+        file_path(path, sizeof path, savedmodel_files[i]);
+        unlink(path);
+    }
 }
 
 static void remove_dir(void) {
+    char path[128];
     remove_files();
-    rmdir(tfjs_dir);
+    file_path(path, sizeof path, "variables");
+    rmdir(path);
+    rmdir(tmp_dir);
 }
 
-/* Creates the directory on first use: in /dev/shm (memory) when there is one. */
+/* Creates the directory (and its variables/) on first use: in /dev/shm (memory) when there is one. */
 static void make_dir(void) {
-    if (tfjs_dir[0]) return;
+    if (tmp_dir[0]) return;
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(tfjs_dir, sizeof tfjs_dir, "%s/kiln-fuzz-XXXXXX", base);
-    if (!mkdtemp(tfjs_dir)) {
-        perror("fuzz: mkdtemp");
+    char path[128];
+    snprintf(tmp_dir, sizeof tmp_dir, "%s/kiln-fuzz-XXXXXX", base);
+    file_path(path, sizeof path, "variables");
+    if (!mkdtemp(tmp_dir) || mkdir(path, 0700) != 0) {
+        perror("fuzz: making a temporary directory");
         abort(); /* the harness cannot work without it */
     }
     atexit(remove_dir);
 }
 
 static void write_file(const char *name, const uint8_t *data, size_t size) {
-    char path[96];
+    char path[128];
     file_path(path, sizeof path, name);
     FILE *f = fopen(path, "wb");
     if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) {
@@ -192,9 +205,26 @@ void kf_tfjs(const uint8_t *data, size_t size) {
         snprintf(name, sizeof name, "%d", i);
         write_file(name, start, (size_t)((cut ? cut : end) - start));
     }
-    char path[96];
+    char path[128];
     file_path(path, sizeof path, "model.json");
     tf_graph *g = read_tfjs(path);
+    if (g) {
+        convert_and_run(g);
+        tf_graph_free(g);
+    }
+    remove_files();
+}
+
+void kf_savedmodel(const uint8_t *data, size_t size) {
+    make_dir();
+    size_t m = sizeof KF_SHARD_MARKER - 1, n = sizeof savedmodel_files / sizeof *savedmodel_files;
+    const uint8_t *start = data, *end = data + size;
+    for (size_t i = 0; i < n && start; i++) {
+        const uint8_t *cut = i + 1 < n ? find_marker(start, (size_t)(end - start)) : NULL;
+        write_file(savedmodel_files[i], start, (size_t)((cut ? cut : end) - start));
+        start = cut ? cut + m : NULL;
+    }
+    tf_graph *g = read_savedmodel(tmp_dir, NULL);
     if (g) {
         convert_and_run(g);
         tf_graph_free(g);

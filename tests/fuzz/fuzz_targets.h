@@ -45,4 +45,10 @@ void kf_pb(const uint8_t *data, size_t size);
 #define KF_MAX_SHARDS 8
 void kf_tfjs(const uint8_t *data, size_t size);
 
+/* A SavedModel directory: saved_model.pb, then after a KF_SHARD_MARKER
+ * variables/variables.index, then after another the checkpoint's one data
+ * shard; read with read_savedmodel (signature serving_default), then
+ * converted and run like kf_pb. */
+void kf_savedmodel(const uint8_t *data, size_t size);
+
 #endif

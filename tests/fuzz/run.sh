@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan, UBSan) in build-fuzz/ and fuzzes them.
 #
-#   tests/fuzz/run.sh TARGET SECONDS [LIBFUZZER_ARGS...]   fuzz one target (bundle, pb, tfjs, keras)
+#   tests/fuzz/run.sh TARGET SECONDS [LIBFUZZER_ARGS...]   fuzz one target (bundle, pb, tfjs, keras, savedmodel)
 #   tests/fuzz/run.sh all [SECONDS]                        each target in turn, SECONDS each
 #                                                          (default 60): what CI runs
 #   tests/fuzz/run.sh build                                build and write the seeds only
@@ -16,7 +16,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 B="$ROOT/build-fuzz"
-TARGETS=(bundle pb tfjs keras)
+TARGETS=(bundle pb tfjs keras savedmodel)
 JOBS="${KILN_JOBS:-2}"
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -48,7 +48,7 @@ fuzz() {
   local log="$B/logs/$t-$(date -u +%Y%m%dT%H%M%SZ).log" dict=()
   mkdir -p "$reg" "$corpus" "$art" "$B/logs"
   case "$t" in
-    pb) dict=(-dict="$ROOT/tests/fuzz/pb.dict") ;;
+    pb|savedmodel) dict=(-dict="$ROOT/tests/fuzz/pb.dict") ;;
     tfjs) dict=(-dict="$ROOT/tests/fuzz/json.dict") ;;
     keras) dict=(-dict="$ROOT/tests/fuzz/keras.dict") ;;
   esac

@@ -4,6 +4,7 @@
 //                after the marker of fuzz_targets.h
 //   OUT/keras/   tfjs layers models (Keras configs), the same way, for fuzz_keras
 //   OUT/pb/      the graph models as frozen GraphDefs (tests/tools/tfjs_to_pb.mjs)
+//   OUT/savedmodel/  SavedModels: saved_model.pb, checkpoint index and data after markers
 //   OUT/bundle/  all of them converted by KILN_CONVERT
 // The models are small graphs written here to cover the lowerings, the Keras layers and the
 // readers' attr, tensor and weight encodings, plus every real model of tests/fixtures/models and
@@ -18,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { models as savedModels, writeSavedModel } from '../tools/make_savedmodels.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MARKER = Buffer.from('\n#KILN-SHARD#\n'); // KF_SHARD_MARKER
@@ -435,7 +437,7 @@ function pruneLayersModel(model, dir, n) {
 
 // ---- writing -----------------------------------------------------------------------------------
 
-for (const t of ['tfjs', 'pb', 'bundle', 'keras']) fs.mkdirSync(path.join(out, t), { recursive: true });
+for (const t of ['tfjs', 'pb', 'bundle', 'keras', 'savedmodel']) fs.mkdirSync(path.join(out, t), { recursive: true });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-seeds-'));
 const quiet = { stdio: ['ignore', 'ignore', 'pipe'] };
 
@@ -501,5 +503,19 @@ for (const id of fs.readdirSync(fixtures).sort()) {
   convert('mobilenet_v1-pruned', file);
 }
 
+// SavedModels as fuzz_savedmodel reads them: saved_model.pb, the checkpoint index, its data
+// shard: the real ones of tests/data/savedmodel and those tests/tools/make_savedmodels.mjs writes.
+{
+  const parts = (dir) => ['saved_model.pb', 'variables/variables.index', 'variables/variables.data-00000-of-00001']
+    .map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f));
+  const seed = (name, dir) => {
+    fs.writeFileSync(path.join(out, 'savedmodel', name), Buffer.concat(parts(dir).flatMap((b, i) => (i ? [MARKER, b] : [b]))));
+    convert(`savedmodel-${name}`, dir);
+  };
+  const real = path.join(root, 'tests/data/savedmodel');
+  for (const name of fs.readdirSync(real).sort()) seed(name, path.join(real, name));
+  for (const name of Object.keys(savedModels)) seed(name, writeSavedModel(tmp, name).dir);
+}
+
 fs.rmSync(tmp, { recursive: true, force: true });
-for (const t of ['tfjs', 'pb', 'bundle', 'keras']) console.log(`seeds: ${t}: ${fs.readdirSync(path.join(out, t)).length} inputs`);
+for (const t of ['tfjs', 'pb', 'bundle', 'keras', 'savedmodel']) console.log(`seeds: ${t}: ${fs.readdirSync(path.join(out, t)).length} inputs`);
