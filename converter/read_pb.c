@@ -73,23 +73,12 @@ static bool scan_fail(scan_error *err, size_t at, const char *fmt, ...) {
     return false;
 }
 
-/* Reads a varint at *pos; false if it is cut off or longer than 10 bytes. */
-static bool read_varint(const uint8_t *d, size_t *pos, size_t end, uint64_t *v) {
-    *v = 0;
-    for (int shift = 0; shift < 70 && *pos < end; shift += 7) {
-        uint8_t b = d[(*pos)++];
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) return true;
-    }
-    return false;
-}
-
 /* Checks the fields of a message of kind m in d[pos, end). */
 static bool scan(const uint8_t *d, size_t pos, size_t end, msg_kind m, int depth, scan_error *err) {
     while (pos < end) {
         size_t at = pos;
         uint64_t tag, len;
-        if (!read_varint(d, &pos, end, &tag) || tag >> 3 == 0 || tag >> 3 > 0x1fffffff)
+        if (!tf_read_varint(d, &pos, end, &tag) || tag >> 3 == 0 || tag >> 3 > 0x1fffffff)
             return scan_fail(err, at, "bad field tag");
         unsigned long long field = tag >> 3;
         unsigned wire = tag & 7;
@@ -98,7 +87,7 @@ static bool scan(const uint8_t *d, size_t pos, size_t end, msg_kind m, int depth
             return scan_fail(err, at, "field %llu has wire type %u, not a message", field, wire);
         switch (wire) {
         case 0:
-            if (!read_varint(d, &pos, end, &len)) return scan_fail(err, at, "field %llu: bad varint", field);
+            if (!tf_read_varint(d, &pos, end, &len)) return scan_fail(err, at, "field %llu: bad varint", field);
             break;
         case 1:
         case 5:
@@ -107,7 +96,7 @@ static bool scan(const uint8_t *d, size_t pos, size_t end, msg_kind m, int depth
             pos += len;
             break;
         case 2:
-            if (!read_varint(d, &pos, end, &len) || len > end - pos)
+            if (!tf_read_varint(d, &pos, end, &len) || len > end - pos)
                 return scan_fail(err, at, "field %llu runs past the end of its message", field);
             if (sub != M_NONE) {
                 if (depth == MAX_DEPTH) return scan_fail(err, at, "messages nested deeper than %d", MAX_DEPTH);
@@ -164,15 +153,6 @@ static bool convert_shape(const Tensorflow__TensorShapeProto *sp, tf_shape *s) {
     return true;
 }
 
-/* IEEE binary16 bits as a float (exact). */
-static float half_to_float(uint16_t h) {
-    int exp = h >> 10 & 31, man = h & 1023;
-    float v = exp == 0    ? ldexpf((float)man, -24)
-              : exp == 31 ? (man ? NAN : INFINITY)
-                          : ldexpf((float)(man + 1024), exp - 25);
-    return h & 0x8000 ? -v : v;
-}
-
 /* Number of values in the typed field TF uses for dtype. */
 static size_t typed_count(const Tensorflow__TensorProto *tp, int dtype) {
     switch (dtype) {
@@ -200,7 +180,7 @@ static void fill_typed(const Tensorflow__TensorProto *tp, int dtype, void *out, 
         case TF_DT_DOUBLE: ((double *)out)[i] = tp->double_val[k]; break;
         case TF_DT_INT64: ((int64_t *)out)[i] = tp->int64_val[k]; break;
         case TF_DT_BOOL: ((uint8_t *)out)[i] = tp->bool_val[k] != 0; break;
-        case TF_DT_HALF: ((float *)out)[i] = half_to_float((uint16_t)tp->half_val[k]); break;
+        case TF_DT_HALF: ((float *)out)[i] = tf_half_to_float((uint16_t)tp->half_val[k]); break;
         case TF_DT_UINT32: ((uint32_t *)out)[i] = tp->uint32_val[k]; break;
         case TF_DT_UINT64: ((uint64_t *)out)[i] = tp->uint64_val[k]; break;
         case TF_DT_INT16: ((uint16_t *)out)[i] = (uint16_t)tp->int_val[k]; break;
@@ -215,7 +195,7 @@ static void fill_typed(const Tensorflow__TensorProto *tp, int dtype, void *out, 
 static void copy_content(const uint8_t *in, int dtype, void *out, size_t count) {
     if (dtype == TF_DT_HALF)
         for (size_t i = 0; i < count; i++)
-            ((float *)out)[i] = half_to_float((uint16_t)(in[2 * i] | in[2 * i + 1] << 8));
+            ((float *)out)[i] = tf_half_to_float((uint16_t)(in[2 * i] | in[2 * i + 1] << 8));
     else if (dtype == TF_DT_BOOL) /* C bools must be 0 or 1 */
         for (size_t i = 0; i < count; i++) ((uint8_t *)out)[i] = in[i] != 0;
     else

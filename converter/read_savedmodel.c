@@ -176,17 +176,6 @@ static const char *where(reader *r, const scope *s) {
 
 /* ---- Loading saved_model.pb ------------------------------------------------------ */
 
-/* Reads a varint at *pos; false if it is cut off or longer than 10 bytes. */
-static bool read_varint(const uint8_t *d, size_t *pos, size_t end, uint64_t *v) {
-    *v = 0;
-    for (int shift = 0; shift < 70 && *pos < end; shift += 7) {
-        uint8_t b = d[(*pos)++];
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) return true;
-    }
-    return false;
-}
-
 /* How deeply messages nest in d[pos, end): -1 if it is not a message at
  * all, else the deepest chain of length-delimited fields that parse as
  * messages (protobuf-c recurses once per level), counting no further than
@@ -196,10 +185,10 @@ static int nesting(const uint8_t *d, size_t pos, size_t end, int budget) {
     int depth = 0;
     while (pos < end) {
         uint64_t tag, len;
-        if (!read_varint(d, &pos, end, &tag) || tag >> 3 == 0) return -1;
+        if (!tf_read_varint(d, &pos, end, &tag) || tag >> 3 == 0) return -1;
         switch (tag & 7) {
         case 0:
-            if (!read_varint(d, &pos, end, &len)) return -1;
+            if (!tf_read_varint(d, &pos, end, &len)) return -1;
             break;
         case 1:
         case 5:
@@ -208,7 +197,7 @@ static int nesting(const uint8_t *d, size_t pos, size_t end, int budget) {
             pos += len;
             break;
         case 2:
-            if (!read_varint(d, &pos, end, &len) || len > end - pos) return -1;
+            if (!tf_read_varint(d, &pos, end, &len) || len > end - pos) return -1;
             if (budget > 0) {
                 int sub = nesting(d, pos, pos + len, budget - 1);
                 if (sub >= depth) depth = sub + 1;

@@ -178,29 +178,13 @@ static bool read_shape(const reader *r, const json_value *v, const char *ctx, tf
     return true;
 }
 
-/* The exact float32 value of IEEE half-precision bits. */
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = h >> 10 & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0) {
-        float f = ldexpf((float)mant, -24); /* zero or subnormal, exact */
-        return sign ? -f : f;
-    }
-    if (exp == 31)
-        bits = sign | 0x7f800000u | mant << 13; /* inf, or NaN keeping its payload */
-    else
-        bits = sign | (exp + 112) << 23 | mant << 13;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* Stores element i of a tensor from its little-endian bits in wire dtype
  * `wire`; halves are widened to float and bools normalized to 0/1. */
 static void put_bits(void *data, int wire, size_t i, uint64_t bits) {
     unsigned char *d = data;
     switch (wire) {
     case TF_DT_HALF: {
-        float f = half_to_float((uint16_t)bits);
+        float f = tf_half_to_float((uint16_t)bits);
         memcpy(d + 4 * i, &f, 4);
         break;
     }

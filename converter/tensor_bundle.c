@@ -104,16 +104,9 @@ KC_PRINTF(3, 4) static bool corrupt(const table *t, loc at, const char *fmt, ...
     return false;
 }
 
-/* A varint of at most max_bytes (5 for 32 bits, 10 for 64) at *pos, below end. */
-static bool read_varint(const uint8_t *d, size_t *pos, size_t end, int max_bytes, uint64_t *v) {
-    *v = 0;
-    for (int i = 0; i < max_bytes && *pos < end; i++) {
-        uint8_t b = d[(*pos)++];
-        *v |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80))
-            return max_bytes == 10 || *v <= UINT32_MAX;
-    }
-    return false;
+/* A varint32 (LevelDB's entry lengths) at *pos, below end. */
+static bool read_varint32(const uint8_t *d, size_t *pos, size_t end, uint64_t *v) {
+    return tf_read_varint(d, pos, end, v) && *v <= UINT32_MAX;
 }
 
 typedef struct handle {
@@ -122,7 +115,7 @@ typedef struct handle {
 
 /* A BlockHandle (two varint64s) at d[*pos..end); `at` is its place, for messages. */
 static bool read_handle(const table *t, const uint8_t *d, size_t *pos, size_t end, loc at, handle *h) {
-    if (!read_varint(d, pos, end, 10, &h->offset) || !read_varint(d, pos, end, 10, &h->size))
+    if (!tf_read_varint(d, pos, end, &h->offset) || !tf_read_varint(d, pos, end, &h->size))
         return corrupt(t, at, "bad block handle varint");
     return true;
 }
@@ -193,8 +186,8 @@ static bool walk_block(table *t, handle h, entry_fn fn) {
     while (pos < end) {
         loc at = {.block = h.offset, .pos = pos, .compressed = owned != NULL};
         uint64_t shared, fresh, value_len;
-        if (!read_varint(d, &pos, end, 5, &shared) || !read_varint(d, &pos, end, 5, &fresh) ||
-            !read_varint(d, &pos, end, 5, &value_len)) {
+        if (!read_varint32(d, &pos, end, &shared) || !read_varint32(d, &pos, end, &fresh) ||
+            !read_varint32(d, &pos, end, &value_len)) {
             corrupt(t, at, "bad entry header varint");
             goto done;
         }
@@ -452,15 +445,6 @@ static bool open_shard(tb_reader *r, int id) {
     return true;
 }
 
-/* IEEE binary16 bits as a float (exact). */
-static float half_to_float(uint16_t h) {
-    int exp = h >> 10 & 31, man = h & 1023;
-    float v = exp == 0    ? ldexpf((float)man, -24)
-              : exp == 31 ? (man ? NAN : INFINITY)
-                          : ldexpf((float)(man + 1024), exp - 25);
-    return h & 0x8000 ? -v : v;
-}
-
 /* Checks e's dtype, shape and extent against its shard, for tb_read; fills the
  * shape and element count. */
 static bool check_entry(tb_reader *r, const entry *e, tf_shape *shape, size_t *count) {
@@ -558,7 +542,7 @@ bool tb_read(tb_reader *r, const char *key, tf_graph *g, tf_tensor **out) {
     }
     if (ok && half)
         for (size_t i = 0; i < count; i++)
-            ((float *)t->data)[i] = half_to_float((uint16_t)(raw[2 * i] | raw[2 * i + 1] << 8));
+            ((float *)t->data)[i] = tf_half_to_float((uint16_t)(raw[2 * i] | raw[2 * i + 1] << 8));
     if (ok && e->dtype == TF_DT_BOOL) /* C bools must be 0 or 1 */
         for (size_t i = 0; i < count; i++)
             bytes[i] = bytes[i] != 0;

@@ -1,5 +1,6 @@
 #include "tf_graph.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,3 +149,29 @@ int64_t tf_shape_count(const tf_shape *s) {
     }
     return n;
 }
+
+float tf_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = h >> 10 & 0x1f, mant = h & 0x3ff, bits;
+    if (exp == 0) {
+        float f = ldexpf((float)mant, -24); /* zero or subnormal, exact */
+        return sign ? -f : f;
+    }
+    if (exp == 31)
+        bits = sign | 0x7f800000u | mant << 13; /* inf, or NaN keeping its payload */
+    else
+        bits = sign | (exp + 112) << 23 | mant << 13;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+bool tf_read_varint(const uint8_t *d, size_t *pos, size_t end, uint64_t *v) {
+    *v = 0;
+    for (int shift = 0; shift < 70 && *pos < end; shift += 7) {
+        uint8_t b = d[(*pos)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+

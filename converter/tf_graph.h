@@ -142,4 +142,11 @@ const tf_attr *tf_node_attr(const tf_node *n, const char *name);
 /* Elements in a fully known shape, or -1 if unknown or overflowing. */
 int64_t tf_shape_count(const tf_shape *s);
 
+/* The exact float32 value of IEEE binary16 bits (NaN payloads kept). */
+float tf_half_to_float(uint16_t h);
+
+/* A protobuf / LevelDB varint at d[*pos, end), advancing *pos; false if it is
+ * cut off or longer than 10 bytes. */
+bool tf_read_varint(const uint8_t *d, size_t *pos, size_t end, uint64_t *v);
+
 #endif

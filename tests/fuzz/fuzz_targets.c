@@ -167,8 +167,9 @@ static void make_dir(void) {
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     char path[128];
     snprintf(tmp_dir, sizeof tmp_dir, "%s/kiln-fuzz-XXXXXX", base);
+    bool made = mkdtemp(tmp_dir) != NULL;
     file_path(path, sizeof path, "variables");
-    if (!mkdtemp(tmp_dir) || mkdir(path, 0700) != 0) {
+    if (!made || mkdir(path, 0700) != 0) {
         perror("fuzz: making a temporary directory");
         abort(); /* the harness cannot work without it */
     }
