@@ -80,11 +80,86 @@ static void random_plans_are_valid(void) {
     }
 }
 
+/* The greedy-by-size rule written plainly (every pair compared): the planner must
+ * place every buffer exactly where this does, only faster. */
+static size_t reference_plan(kc_buffer *b, int n, size_t align) {
+    int *order = malloc(sizeof(int) * (size_t)n);
+    bool *placed = calloc((size_t)n, 1);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 0; i < n; i++) /* by size, larger first; then earlier first; then index */
+        for (int j = i + 1; j < n; j++) {
+            const kc_buffer *x = &b[order[i]], *y = &b[order[j]];
+            bool swap = y->size > x->size || (y->size == x->size && (y->first < x->first ||
+                                                                    (y->first == x->first && order[j] < order[i])));
+            if (swap) {
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
+    for (int i = 0; i < n; i++) {
+        kc_buffer *x = &b[order[i]];
+        size_t offset = 0;
+        for (bool moved = true; moved;) { /* lowest offset clear of every placed buffer alive with x */
+            moved = false;
+            for (int j = 0; j < n; j++) {
+                const kc_buffer *q = &b[j];
+                bool alive = placed[j] && x->first <= q->last && q->first <= x->last;
+                if (alive && offset < q->offset + q->size && q->offset < offset + x->size) {
+                    offset = (q->offset + q->size + align - 1) & ~(align - 1);
+                    moved = true;
+                }
+            }
+        }
+        x->offset = offset;
+        placed[order[i]] = true;
+        if (offset + x->size > total) total = offset + x->size;
+    }
+    free(order);
+    free(placed);
+    return (total + align - 1) & ~(align - 1);
+}
+
+static void same_plan_as_reference(void) {
+    srand(11);
+    for (int trial = 0; trial < 40; trial++) {
+        int n = 1 + rand() % 300, steps = 1 + rand() % 200;
+        kc_buffer *a = malloc(sizeof *a * (size_t)n), *b = malloc(sizeof *b * (size_t)n);
+        for (int i = 0; i < n; i++) {
+            int first = rand() % steps, len = rand() % 4 ? rand() % 8 : rand() % steps;
+            size_t size = rand() % 3 ? (size_t)(64 * (1 + rand() % 8)) : (size_t)(1 + rand() % 5000);
+            a[i] = b[i] = (kc_buffer){size, first, first + len, 0};
+        }
+        size_t arena;
+        CHECK(kc_plan_memory(a, n, 64, &arena));
+        CHECK(arena == reference_plan(b, n, 64));
+        for (int i = 0; i < n; i++) CHECK(a[i].offset == b[i].offset);
+        free(a);
+        free(b);
+    }
+}
+
+/* 200,000 short-lived buffers (each read by the next two steps, as in a long chain
+ * of binary ops): three slots, found without comparing every pair. */
+static void long_chain(void) {
+    enum { N = 200000 };
+    kc_buffer *b = malloc(sizeof *b * N);
+    for (int i = 0; i < N; i++) b[i] = (kc_buffer){32, i, i + 2, 0};
+    size_t arena;
+    CHECK(kc_plan_memory(b, N, 64, &arena));
+    CHECK(arena == 3 * 64);
+    for (int i = 0; i + 2 < N; i++) CHECK(b[i].offset != b[i + 1].offset && b[i].offset != b[i + 2].offset);
+    free(b);
+}
+
 int main(void) {
     RUN(chain_reuses_memory);
     RUN(all_live_is_sum);
     RUN(small_fills_gap);
     RUN(zero_buffers);
     RUN(random_plans_are_valid);
+    RUN(same_plan_as_reference);
+    RUN(long_chain);
     return check_summary();
 }
