@@ -61,6 +61,7 @@ static msg_kind submessage(msg_kind m, uint64_t field) {
 typedef struct scan_error {
     size_t at;
     char why[96];
+    size_t nodes; /* GraphDef nodes seen so far */
 } scan_error;
 
 static bool scan_fail(scan_error *err, size_t at, const char *fmt, ...) KC_PRINTF(3, 4);
@@ -83,6 +84,8 @@ static bool scan(const uint8_t *d, size_t pos, size_t end, msg_kind m, int depth
         unsigned long long field = tag >> 3;
         unsigned wire = tag & 7;
         msg_kind sub = submessage(m, field);
+        if (m == M_GRAPH && field == 1 && ++err->nodes > TF_MAX_NODES) /* before protobuf-c allocates them all */
+            return scan_fail(err, at, "more than %d nodes", TF_MAX_NODES);
         if (sub != M_NONE && wire != 2)
             return scan_fail(err, at, "field %llu has wire type %u, not a message", field, wire);
         switch (wire) {
@@ -380,7 +383,7 @@ static bool convert_node(tf_graph *g, const Tensorflow__NodeDef *nd, size_t inde
 }
 
 tf_graph *read_pb(const uint8_t *data, size_t size, const char *path) {
-    scan_error err;
+    scan_error err = {.nodes = 0};
     if (size == 0) {
         kc_error("%s: empty, not a GraphDef", path);
         return NULL;

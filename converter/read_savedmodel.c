@@ -18,7 +18,7 @@
 #define MAX_PB_BYTES 0x7fffffff /* protobuf's 2 GiB message limit */
 #define MAX_NESTING 100         /* messages inside messages: protobuf-c recurses once per level */
 #define MAX_CALL_DEPTH 64       /* function calls inside function calls */
-#define MAX_FLAT_NODES (1 << 22)
+#define MAX_FLAT_NODES TF_MAX_NODES
 #define MAX_RESOLVE_STEPS (1 << 20) /* call boundaries one tensor name may cross */
 
 typedef Tensorflow__NodeDef node_def;

@@ -803,7 +803,7 @@ static bool read_model(reader *r, const json_value *root) {
         return read_layers_model(r, root, topology);
     if (!nodes) return fail(r, topology, "modelTopology: missing \"node\"");
     if (!expect(r, nodes, JSON_ARRAY, "modelTopology.node")) return false;
-    if (nodes->len > INT_MAX / 2) return fail(r, nodes, "too many nodes");
+    if (nodes->len > TF_MAX_NODES) return fail(r, nodes, "%zu nodes, over the limit of %d", nodes->len, TF_MAX_NODES);
     for (size_t i = 0; i < nodes->len; i++)
         if (!read_node(r, &nodes->items[i], i)) return false;
     if (!index_nodes(r) || !read_manifest(r, root)) return false;

@@ -41,6 +41,9 @@ int tf_dtype_from_name(const char *name);
 size_t tf_dtype_size(int dtype);
 
 #define TF_MAX_RANK 8
+/* Nodes in one graph: far above real models (the largest have ~10^5), low enough
+ * that a hostile file cannot make the converter's per-node memory run away. */
+#define TF_MAX_NODES (1 << 22)
 
 typedef struct tf_shape {
     bool unknown_rank;

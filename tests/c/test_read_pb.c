@@ -622,6 +622,20 @@ static void test_nesting_limit(void) {
     arena_free();
 }
 
+/* TF_MAX_NODES + 1 empty nodes (2 bytes each): refused by the scan, before
+ * protobuf-c would allocate them; exactly TF_MAX_NODES pass the scan. */
+static void test_node_limit(void) {
+    size_t n = (size_t)TF_MAX_NODES + 1;
+    uint8_t *d = malloc(2 * n);
+    CHECK(d != NULL);
+    if (!d) return;
+    for (size_t i = 0; i < n; i++) d[2 * i] = 0x0a, d[2 * i + 1] = 0; /* field 1 (node), length 0 */
+    char want[64];
+    snprintf(want, sizeof want, "at byte offset %zu: more than %d nodes", 2 * (n - 1), TF_MAX_NODES);
+    expect_bytes_error(d, 2 * n, want);
+    free(d);
+}
+
 static void test_read_pb_file(void) {
     tf_graph *g = read_pb_file("/nonexistent/model.pb");
     CHECK(!g && strstr(kc_last_error(), "/nonexistent/model.pb: No such file") != NULL);
@@ -664,6 +678,7 @@ int main(void) {
     RUN(test_truncated_and_corrupt);
     RUN(test_not_a_graphdef);
     RUN(test_nesting_limit);
+    RUN(test_node_limit);
     RUN(test_read_pb_file);
     return check_summary();
 }
