@@ -1,6 +1,8 @@
 /*
  * convert.h — from a TF graph to a Kiln program: fill OpDef defaults, pick
- * inputs and outputs, prune, order, check every op is supported, lower.
+ * inputs and outputs, prune, order, check every op is supported, lower
+ * (conditionals outside loops are resolved then: their predicate must fold
+ * to a constant).
  */
 #ifndef KILN_CONVERT_H
 #define KILN_CONVERT_H
@@ -17,11 +19,20 @@ typedef struct kc_input_spec {
     int32_t dims[KILN_MAX_RANK];
 } kc_input_spec;
 
+/* An input whose value is fixed at convert time (--input-value NAME=V[,V...]): it
+ * becomes a constant and is no longer a model input, so conditionals on it resolve. */
+typedef struct kc_input_value {
+    const char *name;   /* "node" or "node:1" */
+    const char *values; /* comma-separated, in the input's dtype ("0.25", "1,2,3", "true") */
+} kc_input_value;
+
 typedef struct kc_options {
     const kc_input_spec *inputs; /* default: the signature's inputs, else every reachable Placeholder */
     int n_inputs;
     const char *const *outputs; /* default: the signature's outputs, else the graph's sinks */
     int n_outputs;
+    const kc_input_value *values; /* inputs made constants; taken out of the inputs above */
+    int n_values;
 } kc_options;
 
 /* Converts `g` into `p` (which must be zeroed). False with kc_error set. */

@@ -39,16 +39,21 @@ bool parse_ref(const graph_index *ix, const char *s, tensor_ref *ref) {
 }
 
 void index_free(graph_index *ix) {
-    if (ix->inputs && ix->g)
-        for (int i = 0; i < ix->g->n_nodes; i++) free(ix->inputs[i]);
+    for (int i = 0; ix->g && i < ix->g->n_nodes; i++) {
+        if (ix->inputs) free(ix->inputs[i]);
+        if (ix->controls) free(ix->controls[i]);
+    }
     for (int f = 0; f < ix->n_frames; f++) {
         free(ix->frames[f].nodes);
         free(ix->frames[f].inputs);
+        free(ix->frames[f].controls);
     }
     free(ix->frames);
     free(ix->frame_of);
     free(ix->inputs);
     free(ix->n_inputs);
+    free(ix->controls);
+    free(ix->n_controls);
     free(ix->hash);
 }
 
@@ -123,7 +128,7 @@ static bool find_frames(graph_index *ix) {
             }
         }
     }
-    /* Each frame's nodes in graph order, and what it reads from outside. */
+    /* Each frame's nodes in graph order, and what it reads (or has control edges) from outside. */
     for (int k = 0; ok && k < n; k++)
         if (ix->frame_of[k] >= 0) ok = append(&ix->frames[ix->frame_of[k]].nodes, &ix->frames[ix->frame_of[k]].n_nodes, k);
     for (int k = 0; ok && k < n; k++) {
@@ -134,6 +139,13 @@ static bool find_frames(graph_index *ix) {
             bool seen = false;
             for (int j = 0; j < ix->frames[f].n_inputs && !seen; j++) seen = ix->frames[f].inputs[j] == src;
             if (!seen) ok = append(&ix->frames[f].inputs, &ix->frames[f].n_inputs, src);
+        }
+        for (int i = 0; ok && f >= 0 && i < ix->n_controls[k]; i++) {
+            int src = ix->controls[k][i];
+            if (ix->frame_of[src] == f) continue;
+            bool seen = false;
+            for (int j = 0; j < ix->frames[f].n_controls && !seen; j++) seen = ix->frames[f].controls[j] == src;
+            if (!seen) ok = append(&ix->frames[f].controls, &ix->frames[f].n_controls, src);
         }
     }
     if (!ok && !nested) kc_error("out of memory");
@@ -152,7 +164,9 @@ bool index_graph(tf_graph *g, graph_index *ix) {
     ix->hash = malloc(sizeof(int) * ix->hash_cap);
     ix->inputs = calloc((size_t)g->n_nodes + 1, sizeof *ix->inputs);
     ix->n_inputs = calloc((size_t)g->n_nodes + 1, sizeof *ix->n_inputs);
-    if (!ix->hash || !ix->inputs || !ix->n_inputs) {
+    ix->controls = calloc((size_t)g->n_nodes + 1, sizeof *ix->controls);
+    ix->n_controls = calloc((size_t)g->n_nodes + 1, sizeof *ix->n_controls);
+    if (!ix->hash || !ix->inputs || !ix->n_inputs || !ix->controls || !ix->n_controls) {
         kc_error("out of memory");
         return false;
     }
@@ -170,12 +184,18 @@ bool index_graph(tf_graph *g, graph_index *ix) {
     for (int k = 0; k < g->n_nodes; k++) {
         const tf_node *node = &g->nodes[k];
         ix->inputs[k] = malloc(sizeof(tensor_ref) * ((size_t)node->n_inputs + 1));
-        if (!ix->inputs[k]) {
+        ix->controls[k] = malloc(sizeof(int) * ((size_t)node->n_inputs + 1));
+        if (!ix->inputs[k] || !ix->controls[k]) {
             kc_error("out of memory");
             return false;
         }
         for (int i = 0; i < node->n_inputs; i++) {
-            if (node->inputs[i][0] == '^') continue; /* control edges order side effects; Kiln has none */
+            if (node->inputs[i][0] == '^') {
+                /* One naming no node can carry no deadness: ignored, as it always was. */
+                int c = find_node(ix, node->inputs[i] + 1, strlen(node->inputs[i] + 1));
+                if (c >= 0) ix->controls[k][ix->n_controls[k]++] = c;
+                continue;
+            }
             tensor_ref *r = &ix->inputs[k][ix->n_inputs[k]];
             if (!parse_ref(ix, node->inputs[i], r)) {
                 kc_error("node '%s' (%s): input '%s' names no node in the graph", node->name, node->op, node->inputs[i]);

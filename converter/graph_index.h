@@ -1,7 +1,8 @@
 /*
  * graph_index.h — a tf_graph with names resolved: node lookup by name, each
- * node's data inputs as (node, output) references, and the graph's TF v1
- * while-loop frames (the nodes between each loop's Enter and Exit nodes).
+ * node's data inputs as (node, output) references and its control inputs,
+ * and the graph's TF v1 while-loop frames (the nodes between each loop's
+ * Enter and Exit nodes).
  */
 #ifndef KILN_GRAPH_INDEX_H
 #define KILN_GRAPH_INDEX_H
@@ -23,6 +24,8 @@ typedef struct kc_frame {
     int n_nodes;
     int *inputs;      /* nodes outside the frame that frame nodes read */
     int n_inputs;
+    int *controls;    /* nodes outside the frame that frame nodes have control edges from */
+    int n_controls;
 } kc_frame;
 
 typedef struct graph_index {
@@ -31,6 +34,10 @@ typedef struct graph_index {
     size_t hash_cap;
     tensor_ref **inputs; /* per node: its data inputs, resolved (control edges dropped) */
     int *n_inputs;
+    /* per node: the nodes of its control inputs ("^name"), which only carry the deadness
+     * of conditionals' untaken branches (Kiln has no side effects to order) */
+    int **controls;
+    int *n_controls;
     int *frame_of; /* per node: its frame, or -1 */
     kc_frame *frames;
     int n_frames;

@@ -29,6 +29,12 @@ static const char usage[] =
     "                          signature inputs, else its Placeholders; an unknown batch\n"
     "                          dimension becomes 1. A 1-D shape needs the output index:\n"
     "                          \"node:0:5\".\n"
+    "  --input-value NAME=V[,V...]\n"
+    "                          fix input NAME to these values (in its dtype; its\n"
+    "                          declared shape if that holds as many, else a scalar\n"
+    "                          for one value, a vector for several): it becomes a\n"
+    "                          constant, no longer an input, so conditionals on it\n"
+    "                          (tf.cond) resolve when converting. Repeatable.\n"
     "  --output NAME           compute the tensor NAME; repeat for several. Default: the\n"
     "                          signature outputs, else every node nothing consumes.\n"
     "  --signature NAME        the SavedModel signature to convert (default:\n"
@@ -113,8 +119,9 @@ int main(int argc, char **argv) {
     bool list_ops = false, list_signatures = false, quiet = false;
     kc_input_spec *inputs = calloc((size_t)argc, sizeof *inputs);
     const char **outputs = calloc((size_t)argc, sizeof *outputs);
-    kc_options opt = {inputs, 0, outputs, 0};
-    if (!inputs || !outputs) return 1;
+    kc_input_value *values = calloc((size_t)argc, sizeof *values);
+    kc_options opt = {inputs, 0, outputs, 0, values, 0};
+    if (!inputs || !outputs || !values) return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -122,6 +129,7 @@ int main(int argc, char **argv) {
             fputs(usage, stdout);
             free(inputs);
             free(outputs);
+            free(values);
             return 0;
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output-file")) && has_value) {
             out = argv[++i];
@@ -130,8 +138,20 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "kiln-convert: --input %s: expected NAME or NAME:D0,D1,... with dims >= 0\n", argv[i]);
                 free(inputs);
                 free(outputs);
+                free(values);
                 return 2;
             }
+        } else if (!strcmp(a, "--input-value") && has_value) {
+            char *arg = argv[++i], *eq = strchr(arg, '=');
+            if (!eq || eq == arg) {
+                fprintf(stderr, "kiln-convert: --input-value %s: expected NAME=VALUE or NAME=V0,V1,...\n", arg);
+                free(inputs);
+                free(outputs);
+                free(values);
+                return 2;
+            }
+            *eq = '\0';
+            values[opt.n_values++] = (kc_input_value){arg, eq + 1};
         } else if (!strcmp(a, "--output") && has_value) {
             outputs[opt.n_outputs++] = argv[++i];
         } else if (!strcmp(a, "--signature") && has_value) {
@@ -146,6 +166,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "kiln-convert: unexpected argument '%s'\n\n%s", a, usage);
             free(inputs);
             free(outputs);
+            free(values);
             return 2;
         } else {
             model = a;
@@ -155,6 +176,7 @@ int main(int argc, char **argv) {
         fputs(usage, stderr);
         free(inputs);
         free(outputs);
+        free(values);
         return 2;
     }
     if (list_signatures) {
@@ -164,6 +186,7 @@ int main(int argc, char **argv) {
         free(text);
         free(inputs);
         free(outputs);
+        free(values);
         return text ? 0 : 1;
     }
     tf_graph *g = read_model(model, signature);
@@ -171,6 +194,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "kiln-convert: %s\n", kc_last_error());
         free(inputs);
         free(outputs);
+        free(values);
         return 1;
     }
     int status = 1;
@@ -201,5 +225,6 @@ int main(int argc, char **argv) {
     tf_graph_free(g);
     free(inputs);
     free(outputs);
+    free(values);
     return status;
 }

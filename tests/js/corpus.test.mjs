@@ -51,6 +51,7 @@ const PASSING = {
   'movenet-thunder': 63,
   nanodet: 50,
   posenet: 27,
+  rvm: 13,
   selfie: 13,
   mobilenet_v2_mid: 18,
   mobilenet_v2: 15,

@@ -12,7 +12,8 @@
 // other models go on):
 //   1. op types: `kiln-convert --list-ops` (if it fails, e.g. on a control-flow cycle, the op
 //      types of model.json, with Kiln's verdict on each from a one-node-per-type graph);
-//   2. convert with `kiln-convert` (input shapes from the model, or from SETTINGS below);
+//   2. convert with `kiln-convert` (input shapes from the model, or from SETTINGS below, and
+//      inputs fixed at convert time);
 //   3. reference outputs from @tensorflow/tfjs (CPU backend) on the seeded inputs of
 //      common.mjs (and, for models with an `image` setting, on a real photo);
 //   4. run the bundle with `kiln-run` and with js/kiln.js (wasm) on the same inputs;
@@ -52,7 +53,10 @@ const REL_TOL = 1e-4;
 //   shapes:     {input: dims} for inputs whose size the model leaves open (kiln-convert --input
 //               and the tfjs feed both use it). kiln-convert's --input replaces the default
 //               inputs, so a model with several inputs lists them all ([] keeps the model's shape).
-//   values:     {input: number}: fill that input with the constant instead of seeded data.
+//   fixed:      {input: number or [numbers]}: fix that (float32) input's value when converting
+//               (kiln-convert --input-value NAME=V[,V...]: it becomes a constant, no longer an
+//               input); tfjs gets the same value, a scalar for a number, else a vector. For
+//               conditionals (tf.cond) on an input, which Kiln resolves when converting.
 //   extra:      intermediate tensors ("node" or "node:N") to compare too: kiln-convert --output
 //               and tfjs execute() both cut there. For detectors, the tensors that feed the
 //               in-model NMS/TopK. If the whole model does not convert, these alone are
@@ -128,10 +132,16 @@ export const SETTINGS = {
       'gives it a person to segment',
   },
   rvm: {
-    shapes: { src: [1, 256, 256, 3], r1i: [], r2i: [], r3i: [], r4i: [], downsample_ratio: [] },
-    values: { r1i: 0, r2i: 0, r3i: 0, r4i: 0, downsample_ratio: 0.5 },
-    why: 'input size is open: 256x256; recurrent states r1i..r4i start as scalar 0 and downsample_ratio is 0.5, ' +
-      'as human\'s segmentation/rvm.ts does',
+    shapes: {
+      src: [1, 256, 256, 3], r1i: [1, 64, 64, 16], r2i: [1, 32, 32, 20], r3i: [1, 16, 16, 40], r4i: [1, 8, 8, 64],
+    },
+    fixed: { downsample_ratio: 0.5 },
+    image: {},
+    why: 'input size is open: 256x256. downsample_ratio is 0.5 (human\'s default in segmentation/rvm.ts) and fixed ' +
+      'when converting: two tf.conds test it, and the network runs at the size it gives (128x128), so the ' +
+      'recurrent states r1i..r4i have the shapes of r1o..r4o at that size. human starts them as scalar 0 and feeds ' +
+      'each frame\'s r1o..r4o back; here they are seeded, as a later frame\'s would be nonzero. The photo (in [0, 1], as ' +
+      'human feeds) gives it a person to segment',
   },
 };
 
@@ -190,7 +200,7 @@ function parseListOps(text) {
 
 // -> {ops: [{op, count, ok}], note}: what the model's outputs need, supported or not.
 export async function listOps(entry, { bin, timeout = 120 } = {}) {
-  const args = ['--list-ops', entry.model, ...inputArgs(SETTINGS[entry.id]?.shapes)];
+  const args = ['--list-ops', entry.model, ...inputArgs(SETTINGS[entry.id]?.shapes), ...fixedArgs(SETTINGS[entry.id]?.fixed)];
   const r = await exec(path.join(bin, 'kiln-convert'), args, timeout);
   const ops = r.ok ? parseListOps(r.stdout) : [];
   if (ops.length) return { ops, note: '' };
@@ -247,8 +257,14 @@ function inputArgs(shapes = {}) {
   });
 }
 
+// kiln-convert's --input-value NAME=V[,V...] for each fixed input.
+function fixedArgs(fixed = {}) {
+  return Object.entries(fixed).flatMap(([name, v]) => ['--input-value', `${name}=${[v].flat().join(',')}`]);
+}
+
 async function convert(entry, bundle, settings, outputs, opts) {
-  const args = [entry.model, '-o', bundle, ...inputArgs(settings.shapes), ...(outputs || []).flatMap((o) => ['--output', o])];
+  const args = [entry.model, '-o', bundle, ...inputArgs(settings.shapes), ...fixedArgs(settings.fixed),
+    ...(outputs || []).flatMap((o) => ['--output', o])];
   const r = await exec(path.join(opts.bin, 'kiln-convert'), args, opts.timeout);
   if (!r.ok) return { error: tidyMessage(r.why, entry.model) };
   const io = parseReport(r.stdout);
@@ -258,16 +274,12 @@ async function convert(entry, bundle, settings, outputs, opts) {
 
 // ---- step 3: the tfjs reference (a worker process) -----------------------------------------
 
-// Input data for one run: constants from `values`, the photo (decoded, or null) for the image
-// input, else seeded (input k seeded with seed + k, as tfjs_ref.mjs and kiln-run --seeded do).
+// Input data for one run: the photo (decoded, or null) for the image input, else seeded (input
+// k seeded with seed + k, as tfjs_ref.mjs and kiln-run --seeded do).
 function makeInputs(inputs, settings, photo) {
   const seeded = seededInputs(inputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })));
   const imageInput = photo ? pickImageInput(inputs) : null;
-  return seeded.map((x) => {
-    if (settings.values && x.name in settings.values) return { ...x, data: x.data.fill(settings.values[x.name]) };
-    if (x.name === imageInput) return { ...x, data: photoTensor(photo, x, settings.image) };
-    return x;
-  });
+  return seeded.map((x) => (x.name === imageInput ? { ...x, data: photoTensor(photo, x, settings.image) } : x));
 }
 
 function pickImageInput(inputs) {
@@ -319,10 +331,12 @@ async function refWorker(job) {
     fs.mkdirSync(path.join(run.dir, 'ref'), { recursive: true });
     for (const x of data) writeNpy(path.join(run.dir, 'inputs', `${safeName(x.name)}.npy`), x.data, x.shape, x.dtype);
     const tensors = data.map((x) => toTensor(x.dtype, x.shape, x.data));
+    // Inputs Kiln fixed when converting are not Kiln inputs: tfjs gets their values here.
+    const fixed = Object.entries(job.settings.fixed || {}).map(([name, v]) => [name, tf.tensor(v, undefined, 'float32')]);
     const t0 = performance.now();
     let results;
     if (kind === 'graph') {
-      const feed = Object.fromEntries(data.map((x, i) => [x.name, tensors[i]]));
+      const feed = Object.fromEntries([...data.map((x, i) => [x.name, tensors[i]]), ...fixed]);
       results = await model.executeAsync(feed, job.outputs);
     } else {
       // A Keras layers model: inputs and outputs in order (Kiln keeps the model's order).
@@ -338,7 +352,7 @@ async function refWorker(job) {
       writeNpy(path.join(run.dir, 'ref', `${safeName(job.outputs[i])}.npy`), t.dataSync(), t.shape, t.dtype);
       outs.push({ name: job.outputs[i], dtype: t.dtype, shape: t.shape });
     }
-    tf.dispose([...tensors, ...results]);
+    tf.dispose([...tensors, ...fixed.map(([, t]) => t), ...results]);
     fs.writeFileSync(path.join(run.dir, 'ref.json'), JSON.stringify({ kind, tfOutputs, outputs: outs, ms }));
   }
 }
@@ -662,7 +676,7 @@ export async function report(results, { command, seconds, jobs }) {
   for (const [id, s] of Object.entries(SETTINGS)) {
     const parts = [];
     if (s.shapes) parts.push(`inputs ${Object.entries(s.shapes).map(([n, d]) => `${n}:[${d}]`).join(', ')}`);
-    if (s.values) parts.push(`constant inputs ${Object.entries(s.values).map(([n, v]) => `${n}=${v}`).join(', ')}`);
+    if (s.fixed) parts.push(`fixed when converting ${Object.entries(s.fixed).map(([n, v]) => `${n}=${v}`).join(', ')}`);
     if (s.extra) parts.push(`also compares ${s.extra.map((e) => `\`${e}\``).join(', ')}`);
     if (s.skipSeeded) parts.push(`not compared on seeded input: ${s.skipSeeded.map((e) => `\`${e}\``).join(', ')}`);
     if (s.confident) {
