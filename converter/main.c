@@ -7,6 +7,7 @@
 
 #include "convert.h"
 #include "diag.h"
+#include "read_keras_file.h"
 #include "read_pb.h"
 #include "read_savedmodel.h"
 #include "read_tfjs.h"
@@ -18,7 +19,8 @@ static const char usage[] =
     "       kiln-convert --list-signatures SAVED_MODEL_DIR\n"
     "\n"
     "MODEL is a frozen TensorFlow GraphDef (.pb), a tfjs graph model or Keras layers\n"
-    "model (model.json, with its weight shards next to it), or a SavedModel directory\n"
+    "model (model.json, with its weight shards next to it), a Keras model file (.h5 or\n"
+    ".hdf5 from tf.keras or Keras 3, or Keras 3's .keras), or a SavedModel directory\n"
     "(saved_model.pb and variables/; TF1 or TF2).\n"
     "\n"
     "options:\n"
@@ -64,6 +66,7 @@ static tf_graph *read_model(const char *path, const char *signature) {
         return NULL;
     }
     if (has_suffix(path, ".json")) return read_tfjs(path);
+    if (has_suffix(path, ".h5") || has_suffix(path, ".hdf5") || has_suffix(path, ".keras")) return read_keras_file(path);
     return read_pb_file(path);
 }
 

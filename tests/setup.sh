@@ -45,6 +45,8 @@ APT_PACKAGES=(build-essential cmake pkg-config emscripten node-acorn
 # The browser test (tests/browser/: Debian's Chromium, driven by playwright-core) and the
 # package test's type check of js/*.d.ts (tsc).
 APT_PACKAGES+=(chromium node-typescript)
+# Keras .h5 / .keras files: HDF5 and zlib for the converter; h5py and numpy write their fixtures.
+APT_PACKAGES+=(libhdf5-dev zlib1g-dev python3-h5py python3-numpy)
 
 node_ok() {
   command -v node >/dev/null 2>&1 || return 1
@@ -122,6 +124,16 @@ setup_fixtures() {
       log "fixture $id"
     fi
   done
+  # Keras model files, written without TensorFlow by Debian's python3 (h5py, numpy; an
+  # interpreter earlier on PATH may lack them). Up to date when MANIFEST.json (written last)
+  # is newer than the script.
+  local keras="$TESTS/fixtures/keras" script="$TESTS/tools/make_keras_fixtures.py"
+  if [ ! -f "$keras/MANIFEST.json" ] || [ "$script" -nt "$keras/MANIFEST.json" ]; then
+    rm -rf "$keras.tmp-$$"
+    /usr/bin/python3 "$script" "$keras.tmp-$$"
+    rm -rf "$keras" && mv "$keras.tmp-$$" "$keras"
+    log "fixture keras"
+  fi
   log "fixtures ok"
 }
 
