@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compare, readNpy, writeNpy, seededData, safeName, tf, kilnBin } from '../tools/common.mjs';
+import { compare, readNpy, writeNpy, seededData, safeName, tf, kilnBin, recordFormatResult } from '../tools/common.mjs';
 import { writeSavedModel } from '../tools/make_savedmodels.mjs';
 import { load } from '../../js/kiln.js';
 
@@ -54,18 +54,24 @@ async function runBoth(bundle, feeds, outputs) {
   }
 }
 
+// -> |got - ref| / max(1, max|ref|)
 function expectClose(what, got, ref, shape) {
   assert.deepEqual([...got.shape], shape, `${what}: shape`);
   const r = compare(got.data, ref);
   assert.ok(r.ok, `${what}: max |got-ref| = ${r.maxAbsErr} > ${r.tol} at ${r.worst.index} (got ${r.worst.got}, ref ${r.worst.ref})`);
+  return r.maxAbsErr / Math.max(1, r.maxAbsRef);
 }
 
-async function expectBoth(bundle, feeds, refs) {
+// Runs natively and in wasm, checks every output and records the result for docs/COVERAGE.md
+// (`what`: {format, model, against}).
+async function expectBoth(bundle, feeds, refs, what) {
   const [native, wasm] = await runBoth(bundle, feeds, Object.keys(refs));
+  const err = { native: 0, wasm: 0 };
   for (const [name, { ref, shape }] of Object.entries(refs)) {
-    expectClose(`${name} (native)`, native[name], ref, shape);
-    expectClose(`${name} (wasm)`, wasm[name], ref, shape);
+    err.native = Math.max(err.native, expectClose(`${name} (native)`, native[name], ref, shape));
+    err.wasm = Math.max(err.wasm, expectClose(`${name} (wasm)`, wasm[name], ref, shape));
   }
+  recordFormatResult({ ...what, ...err, ok: true });
 }
 
 // Row-major [m,k]·[k,n] in double.
@@ -85,18 +91,18 @@ test('half_plus_two (TF1: VariableV2, Snappy-compressed index) computes 0.5x + 2
   assert.match(report, /^\s*input\s+x float32\[1,1\]$/m, report);
   assert.match(report, /^\s*output\s+y float32\[1,1\]$/m, report);
   const x = Float32Array.of(-3.25);
-  await expectBoth(bundle, { x: { data: x, shape: [1, 1] } }, { y: { ref: [0.5 * -3.25 + 2], shape: [1, 1] } });
+  await expectBoth(bundle, { x: { data: x, shape: [1, 1] } }, { y: { ref: [0.5 * -3.25 + 2], shape: [1, 1] } }, { format: 'SavedModel (TF1)', model: 'half_plus_two (TF Serving)', against: 'y = 0.5x + 2 by hand' });
 });
 
 test('half_plus_two (TF2: functions, VarHandleOp, restored through the saver) computes 0.5x + 2', async () => {
   const bundle = path.join(work, 'hpt2.kiln');
   convert(data('half_plus_two_tf2'), bundle);
   const x = Float32Array.of(7.5);
-  await expectBoth(bundle, { x: { data: x, shape: [1] } }, { y: { ref: [0.5 * 7.5 + 2], shape: [1] } });
+  await expectBoth(bundle, { x: { data: x, shape: [1] } }, { y: { ref: [0.5 * 7.5 + 2], shape: [1] } }, { format: 'SavedModel (TF2)', model: 'half_plus_two (TF Serving)', against: 'y = 0.5x + 2 by hand' });
   // Another signature of the same file: 0.5x + 3 (a third variable), inputs and outputs named by its keys.
   const other = path.join(work, 'hpt2-x2y3.kiln');
   convert(data('half_plus_two_tf2'), other, ['--signature', 'regress_x2_to_y3']);
-  await expectBoth(other, { inputs: { data: x, shape: [1] } }, { outputs: { ref: [0.5 * 7.5 + 3], shape: [1] } });
+  await expectBoth(other, { inputs: { data: x, shape: [1] } }, { outputs: { ref: [0.5 * 7.5 + 3], shape: [1] } }, { format: 'SavedModel (TF2)', model: 'half_plus_two, signature regress_x2_to_y3', against: 'y = 0.5x + 3 by hand' });
   // Its tf.Example signatures parse strings: a named unsupported op.
   convertFails([data('half_plus_two_tf2'), '--signature', 'classify_x_to_y'], /unsupported op type:\n  ParseExampleV2: 1 node: '.*ParseExampleV2'/);
 });
@@ -112,13 +118,13 @@ test('TF1 graph: the default signature, and one that feeds an inner tensor', asy
   const head = (h) => Array.from(matmul(h.map((v) => Math.max(v, 0)), m.w2, 1, 4, 2), (v, j) => v + m.b[j]);
   const a = path.join(work, 'tf1_default.kiln');
   convert(m.dir, a);
-  await expectBoth(a, { x: { data: x, shape: [1, 3] } }, { y: { ref: head(hidden), shape: [1, 2] } });
+  await expectBoth(a, { x: { data: x, shape: [1, 3] } }, { y: { ref: head(hidden), shape: [1, 2] } }, { format: 'SavedModel (TF1)', model: 'tf1_cut (made by the test)', against: 'the MLP computed in JS' });
 
   const b = path.join(work, 'tf1_hidden.kiln');
   const report = convert(m.dir, b, ['--signature', 'from_hidden']);
   assert.match(report, /^\s*input\s+h float32\[1,4\]$/m, 'the fed tensor becomes the input, named by its key');
   const h = seededData(4, 'float32', { lo: -1, hi: 1 });
-  await expectBoth(b, { h: { data: h, shape: [1, 4] } }, { y: { ref: head(h), shape: [1, 2] } });
+  await expectBoth(b, { h: { data: h, shape: [1, 4] } }, { y: { ref: head(h), shape: [1, 2] } }, { format: 'SavedModel (TF1)', model: 'tf1_cut, signature from_hidden (an inner tensor fed)', against: 'the MLP computed in JS' });
 });
 
 test('TF2 functions: nested calls, a function called as an op, stripped default attrs', async () => {
@@ -129,7 +135,7 @@ test('TF2 functions: nested calls, a function called as an op, stripped default 
   const x = seededData(6, 'float32');
   const d = Array.from(matmul(x, m.w, 2, 3, 4), (v, i) => Math.tanh(v + m.b[i % 4]));
   const cols = (lo) => [d[lo], d[lo + 1], d[4 + lo], d[4 + lo + 1]];
-  await expectBoth(bundle, { x: { data: x, shape: [2, 3] } }, { a: { ref: cols(2), shape: [2, 2] }, b: { ref: cols(0), shape: [2, 2] } });
+  await expectBoth(bundle, { x: { data: x, shape: [2, 3] } }, { a: { ref: cols(2), shape: [2, 2] }, b: { ref: cols(0), shape: [2, 2] } }, { format: 'SavedModel (TF2)', model: 'tf2_functions: nested calls, stripped default attrs (made by the test)', against: 'computed in JS' });
 });
 
 test('Keras-style LSTM: StatelessWhile over TensorLists, the CPU implementation chosen, matches tfjs', async () => {
@@ -145,7 +151,7 @@ test('Keras-style LSTM: StatelessWhile over TensorLists, the CPU implementation 
   await expectBoth(bundle, { x: { data: x, shape: [m.batch, m.steps, m.features] } }, {
     seq: { ref: seq.dataSync(), shape: [m.batch, m.steps, m.units] },
     last: { ref: last.dataSync(), shape: [m.batch, m.units] },
-  });
+  }, { format: 'SavedModel (TF2)', model: 'tf2_lstm: Keras-style LSTM, StatelessWhile over TensorLists (made by the test)', against: 'tfjs LSTM layer' });
 });
 
 test('bad SavedModels and options are named errors', () => {

@@ -242,6 +242,13 @@ export function compare(got, ref, { rel = 1e-4 } = {}) {
   return { ok: maxAbsErr <= tol, maxAbsErr, maxAbsRef, tol, worst };
 }
 
+// Tests of model formats (SavedModel, Keras files) record each comparison they make when
+// KILN_FORMATS_LOG names a file: one JSON line {format, model, against, native, wasm, ok}, the
+// errors as |got - ref| / max(1, max|ref|). tests/tools/corpus.mjs collects them for docs/COVERAGE.md.
+export function recordFormatResult(entry) {
+  if (process.env.KILN_FORMATS_LOG) fs.appendFileSync(process.env.KILN_FORMATS_LOG, `${JSON.stringify(entry)}\n`);
+}
+
 // Flat C-order index -> coordinates, for messages.
 export function unravel(index, shape) {
   const c = new Array(shape.length).fill(0);

@@ -636,6 +636,43 @@ export function coverSubset(models) {
   return chosen;
 }
 
+// ---- SavedModels and Keras files -----------------------------------------------------------
+// Their tests (the files below, as CI runs them) record every comparison they make
+// (common.mjs recordFormatResult); the report lists them.
+const FORMAT_TESTS = ['savedmodel', 'keras_files', 'keras_rnn'].map((f) => path.join(ROOT, 'tests/js', `${f}.test.mjs`));
+
+function runFormatTests({ bin, work, timeout }) {
+  const log = path.join(work, 'formats.jsonl');
+  fs.mkdirSync(work, { recursive: true });
+  fs.rmSync(log, { force: true });
+  const env = { ...process.env, KILN_FORMATS_LOG: log, ...(bin ? { KILN_BUILD_DIR: bin } : {}) };
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--test', ...FORMAT_TESTS], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: timeout * 1000, env },
+      (err, stdout) => {
+        const count = (what) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(stdout || '')?.[1] ?? 0);
+        const records = fs.existsSync(log)
+          ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
+        resolve({ pass: count('pass'), fail: count('fail'), records });
+      });
+  });
+}
+
+function formatsSection(f) {
+  const L = ['## SavedModels and Keras files', ''];
+  L.push('`kiln-convert` also reads SavedModel directories (TF1 and TF2) and Keras model files (`.h5`, `.keras`).',
+    `Their tests ran with this report (\`node --test ${FORMAT_TESTS.map((t) => path.relative(ROOT, t)).join(' ')}\`):`,
+    `**${f.pass} passed, ${f.fail} failed.** Each comparison they make, natively and in wasm, with the same bar as`,
+    'above (max |got − ref| / max(1, max|ref|) ≤ 1e-4):', '');
+  L.push('| format | model | checked against | max err native | max err wasm |', '|---|---|---|---|---|');
+  for (const r of f.records) {
+    L.push(`| ${cell(r.format)} | ${cell(r.model)} | ${cell(r.against)} | ${fmtErr(r.native)} | ${r.wasm === undefined ? '—' : fmtErr(r.wasm)} |`);
+  }
+  L.push('', 'Also: `tests/c/test_savedmodel.c` runs the real Keras SavedModel `churn_mlp` (TF 2.11) against the MLP',
+    'computed in double from its own checkpoint; `tests/c/test_tensor_bundle.c`, `test_keras_file.c` and the',
+    '`savedmodel` fuzz target damage checkpoints, SavedModels, HDF5 and zip files.', '');
+  return L.join('\n');
+}
+
 // ---- the report ----------------------------------------------------------------------------
 
 function fmtErr(e) {
@@ -682,7 +719,7 @@ async function kilnRevision() {
   return `${head.stdout.trim()}${dirty.ok && dirty.stdout.trim() ? ' with uncommitted changes' : ''}`;
 }
 
-export async function report(results, { command, seconds, jobs }) {
+export async function report(results, { command, seconds, jobs, formats }) {
   const tfjs = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version;
   const pass = results.filter((r) => r.status === 'pass');
   const L = [];
@@ -749,6 +786,8 @@ export async function report(results, { command, seconds, jobs }) {
   }
   L.push('');
 
+  if (formats) L.push(formatsSection(formats));
+
   L.push('## CI subset', '');
   const passing = pass.map((r) => ({ id: r.id, ops: r.ops.map((o) => o.op), seconds: r.seconds }));
   if (!passing.length) L.push('No model passes yet.');
@@ -810,9 +849,12 @@ async function main(argv) {
   });
   const passed = results.filter((r) => r.status === 'pass').length;
   console.log(`${passed} of ${results.length} models pass`);
+  // The format tests, when the report covers the whole corpus.
+  const formats = o.out && !o.ids ? await runFormatTests({ bin: o.bin, work: o.work || path.join(os.tmpdir(), 'kiln-corpus'), timeout: o.timeout }) : null;
+  if (formats) console.log(`format tests: ${formats.pass} passed, ${formats.fail} failed`);
   if (o.out) {
     const command = ['node tests/tools/corpus.mjs', ...argv.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a))].join(' ');
-    const text = await report(results, { command, seconds: (performance.now() - t0) / 1000, jobs: o.jobs });
+    const text = await report(results, { command, seconds: (performance.now() - t0) / 1000, jobs: o.jobs, formats });
     fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
     fs.writeFileSync(`${o.out}.tmp`, text);
     fs.renameSync(`${o.out}.tmp`, o.out);
