@@ -117,92 +117,81 @@ static void report(const char *model, const char *out, const kc_program *p, cons
            s->weights_size ? 100.0 * (double)(s->file_size - s->weights_size) / (double)s->weights_size : 0.0);
 }
 
-int main(int argc, char **argv) {
-    const char *model = NULL, *out = NULL, *signature = NULL;
-    bool list_ops = false, list_signatures = false, quiet = false;
-    kc_input_spec *inputs = calloc((size_t)argc, sizeof *inputs);
-    const char **outputs = calloc((size_t)argc, sizeof *outputs);
-    kc_input_value *values = calloc((size_t)argc, sizeof *values);
-    kc_options opt = {inputs, 0, outputs, 0, values, 0};
-    if (!inputs || !outputs || !values) return 1;
+typedef struct args {
+    const char *model, *out, *signature;
+    bool list_ops, list_signatures, quiet;
+    kc_input_spec *inputs; /* room for argc of each; opt points at them */
+    const char **outputs;
+    kc_input_value *values;
+    kc_options opt;
+} args;
+
+/* Fills a from the command line; the exit status to return at once (0 after
+ * --help, 2 on a usage error), or -1 to go on. */
+static int parse_args(int argc, char **argv, args *a) {
+    kc_options *o = &a->opt;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *arg = argv[i];
         bool has_value = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             fputs(usage, stdout);
-            free(inputs);
-            free(outputs);
-            free(values);
             return 0;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output-file")) && has_value) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--input") && has_value) {
-            if (!parse_input(argv[++i], &inputs[opt.n_inputs++])) {
+        } else if ((!strcmp(arg, "-o") || !strcmp(arg, "--output-file")) && has_value) {
+            a->out = argv[++i];
+        } else if (!strcmp(arg, "--input") && has_value) {
+            if (!parse_input(argv[++i], &a->inputs[o->n_inputs++])) {
                 fprintf(stderr, "kiln-convert: --input %s: expected NAME or NAME:D0,D1,... with dims >= 0\n", argv[i]);
-                free(inputs);
-                free(outputs);
-                free(values);
                 return 2;
             }
-        } else if (!strcmp(a, "--input-value") && has_value) {
-            char *arg = argv[++i], *eq = strchr(arg, '=');
-            if (!eq || eq == arg) {
-                fprintf(stderr, "kiln-convert: --input-value %s: expected NAME=VALUE or NAME=V0,V1,...\n", arg);
-                free(inputs);
-                free(outputs);
-                free(values);
+        } else if (!strcmp(arg, "--input-value") && has_value) {
+            char *v = argv[++i], *eq = strchr(v, '=');
+            if (!eq || eq == v) {
+                fprintf(stderr, "kiln-convert: --input-value %s: expected NAME=VALUE or NAME=V0,V1,...\n", v);
                 return 2;
             }
             *eq = '\0';
-            values[opt.n_values++] = (kc_input_value){arg, eq + 1};
-        } else if (!strcmp(a, "--output") && has_value) {
-            outputs[opt.n_outputs++] = argv[++i];
-        } else if (!strcmp(a, "--signature") && has_value) {
-            signature = argv[++i];
-        } else if (!strcmp(a, "--list-signatures")) {
-            list_signatures = true;
-        } else if (!strcmp(a, "--list-ops")) {
-            list_ops = true;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            quiet = true;
-        } else if (a[0] == '-' || model) {
-            fprintf(stderr, "kiln-convert: unexpected argument '%s'\n\n%s", a, usage);
-            free(inputs);
-            free(outputs);
-            free(values);
+            a->values[o->n_values++] = (kc_input_value){v, eq + 1};
+        } else if (!strcmp(arg, "--output") && has_value) {
+            a->outputs[o->n_outputs++] = argv[++i];
+        } else if (!strcmp(arg, "--signature") && has_value) {
+            a->signature = argv[++i];
+        } else if (!strcmp(arg, "--list-signatures")) {
+            a->list_signatures = true;
+        } else if (!strcmp(arg, "--list-ops")) {
+            a->list_ops = true;
+        } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
+            a->quiet = true;
+        } else if (arg[0] == '-' || a->model) {
+            fprintf(stderr, "kiln-convert: unexpected argument '%s'\n\n%s", arg, usage);
             return 2;
         } else {
-            model = a;
+            a->model = arg;
         }
     }
-    if (!model || (!out && !list_ops && !list_signatures)) {
+    if (!a->model || (!a->out && !a->list_ops && !a->list_signatures)) {
         fputs(usage, stderr);
-        free(inputs);
-        free(outputs);
-        free(values);
         return 2;
     }
-    if (list_signatures) {
-        char *text = read_savedmodel_signatures(model);
+    return -1;
+}
+
+/* Does what the arguments ask; the exit status. */
+static int run(const args *a) {
+    if (a->list_signatures) {
+        char *text = read_savedmodel_signatures(a->model);
         if (text) fputs(text, stdout);
         else fprintf(stderr, "kiln-convert: %s\n", kc_last_error());
         free(text);
-        free(inputs);
-        free(outputs);
-        free(values);
         return text ? 0 : 1;
     }
-    tf_graph *g = read_model(model, signature);
+    tf_graph *g = read_model(a->model, a->signature);
     if (!g) {
         fprintf(stderr, "kiln-convert: %s\n", kc_last_error());
-        free(inputs);
-        free(outputs);
-        free(values);
         return 1;
     }
     int status = 1;
-    if (list_ops) {
-        char *text = kc_list_ops(g, &opt);
+    if (a->list_ops) {
+        char *text = kc_list_ops(g, &a->opt);
         if (text) {
             fputs(text, stdout);
             status = 0;
@@ -215,19 +204,28 @@ int main(int argc, char **argv) {
         uint8_t *bytes = NULL;
         size_t size = 0;
         kc_bundle_stats stats;
-        if (kc_convert(g, &opt, &p) && kc_build_bundle(&p, &bytes, &size, &stats) &&
-            kc_write_file_atomic(out, bytes, size)) {
-            if (!quiet) report(model, out, &p, &stats);
+        if (kc_convert(g, &a->opt, &p) && kc_build_bundle(&p, &bytes, &size, &stats) &&
+            kc_write_file_atomic(a->out, bytes, size)) {
+            if (!a->quiet) report(a->model, a->out, &p, &stats);
             status = 0;
         } else {
-            fprintf(stderr, "kiln-convert: %s: %s\n", model, kc_last_error());
+            fprintf(stderr, "kiln-convert: %s: %s\n", a->model, kc_last_error());
         }
         free(bytes);
         kc_program_free(&p);
     }
     tf_graph_free(g);
-    free(inputs);
-    free(outputs);
-    free(values);
+    return status;
+}
+
+int main(int argc, char **argv) {
+    args a = {.inputs = calloc((size_t)argc, sizeof *a.inputs), .outputs = calloc((size_t)argc, sizeof *a.outputs),
+              .values = calloc((size_t)argc, sizeof *a.values)};
+    a.opt = (kc_options){.inputs = a.inputs, .outputs = a.outputs, .values = a.values};
+    int status = !a.inputs || !a.outputs || !a.values ? 1 : parse_args(argc, argv, &a);
+    if (status < 0) status = run(&a);
+    free(a.inputs);
+    free(a.outputs);
+    free(a.values);
     return status;
 }
