@@ -11,6 +11,7 @@
 #include "read_pb.h"
 #include "read_savedmodel.h"
 #include "read_tfjs.h"
+#include "files.h"
 #include "writer.h"
 
 static const char usage[] =

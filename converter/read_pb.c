@@ -3,15 +3,14 @@
 #include "read_pb.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "diag.h"
+#include "files.h"
 #include "graph.pb-c.h"
 
 /* tensor_content holds little-endian elements, copied as they are. */
@@ -414,27 +413,9 @@ tf_graph *read_pb(const uint8_t *data, size_t size, const char *path) {
 }
 
 tf_graph *read_pb_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        kc_error("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    uint8_t *data = NULL;
-    tf_graph *g = NULL;
-    if (fstat(fileno(f), &st) != 0)
-        kc_error("%s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        kc_error("%s: not a regular file", path);
-    else if (st.st_size > MAX_PB_BYTES)
-        kc_error("%s: %lld bytes, over protobuf's 2 GiB limit", path, (long long)st.st_size);
-    else if (!(data = malloc(st.st_size ? (size_t)st.st_size : 1)))
-        kc_error("%s: out of memory", path);
-    else if (fread(data, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-        kc_error("%s: read failed: %s", path, ferror(f) ? strerror(errno) : "file shrank while reading");
-    else
-        g = read_pb(data, (size_t)st.st_size, path);
-    fclose(f);
+    size_t size;
+    uint8_t *data = kc_read_file(path, MAX_PB_BYTES, &size);
+    tf_graph *g = data ? read_pb(data, size, path) : NULL;
     free(data);
     return g;
 }

@@ -3,13 +3,13 @@
 #include "read_savedmodel.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "diag.h"
+#include "files.h"
 #include "graph.pb-c.h"
 #include "read_pb.h"
 #include "saved_model.pb-c.h"
@@ -213,36 +213,21 @@ static int nesting(const uint8_t *d, size_t pos, size_t end, int budget) {
 
 /* Reads and unpacks dir/saved_model.pb. */
 static Tensorflow__SavedModel *load_model(const char *dir) {
-    char *path = malloc(strlen(dir) + sizeof "/saved_model.pb");
+    char *path = malloc(strlen(dir) + sizeof "/saved_model.pbtxt");
     if (!path) {
         oom();
         return NULL;
     }
-    sprintf(path, "%s/saved_model.pb", dir);
-    FILE *f = fopen(path, "rb");
+    sprintf(path, "%s/saved_model.pbtxt", dir);
     struct stat st;
-    uint8_t *data = NULL;
+    bool text = stat(path, &st) == 0;
+    path[strlen(path) - 3] = '\0'; /* saved_model.pb */
+    size_t size = 0;
+    uint8_t *data = text && stat(path, &st) != 0 ? NULL : kc_read_file(path, MAX_PB_BYTES, &size);
     Tensorflow__SavedModel *model = NULL;
-    if (!f) {
-        char *txt = malloc(strlen(path) + 4);
-        bool has_txt = txt && sprintf(txt, "%stxt", path) > 0 && stat(txt, &st) == 0;
-        free(txt);
-        if (has_txt)
-            kc_error("saved_model.pbtxt (text format) is not supported: save the model in binary form");
-        else
-            kc_error("saved_model.pb: %s", strerror(errno));
-    } else if (fstat(fileno(f), &st) != 0) {
-        kc_error("saved_model.pb: %s", strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        kc_error("saved_model.pb: not a regular file");
-    } else if (st.st_size > MAX_PB_BYTES) {
-        kc_error("saved_model.pb: %lld bytes, over protobuf's 2 GiB limit", (long long)st.st_size);
-    } else if (!(data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
-        oom();
-    } else if (fread(data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        kc_error("saved_model.pb: read failed: %s", ferror(f) ? strerror(errno) : "file shrank while reading");
+    if (!data) {
+        if (text) kc_error("saved_model.pbtxt (text format) is not supported: save the model in binary form");
     } else {
-        size_t size = (size_t)st.st_size;
         int depth = nesting(data, 0, size, MAX_NESTING);
         if (size == 0)
             kc_error("saved_model.pb: empty, not a SavedModel");
@@ -253,7 +238,6 @@ static Tensorflow__SavedModel *load_model(const char *dir) {
         else if (!(model = tensorflow__saved_model__unpack(NULL, size, data)))
             kc_error("saved_model.pb: not a SavedModel (protobuf parse failed)");
     }
-    if (f) fclose(f);
     free(data);
     free(path);
     return model;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "diag.h"
+#include "files.h"
 #include "kn.h"
 #include "snappy.h"
 #include "tensor_bundle.pb-c.h"
@@ -325,33 +326,6 @@ static bool parse_table(table *t) {
     return true;
 }
 
-/* The whole of a regular file of at most `max` bytes, or NULL with kc_error set. */
-static uint8_t *read_whole(const char *path, uint64_t max, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        kc_error("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    uint8_t *data = NULL;
-    if (fstat(fileno(f), &st) != 0)
-        kc_error("%s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        kc_error("%s: not a regular file", path);
-    else if ((uint64_t)st.st_size > max)
-        kc_error("%s: %lld bytes, over the %llu-byte limit", path, (long long)st.st_size, (unsigned long long)max);
-    else if (!(data = malloc(st.st_size ? (size_t)st.st_size : 1)))
-        oom();
-    else if (fread(data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        kc_error("%s: read failed: %s", path, ferror(f) ? strerror(errno) : "file shrank while reading");
-        free(data);
-        data = NULL;
-    }
-    *size = data ? (size_t)st.st_size : 0;
-    fclose(f);
-    return data;
-}
-
 static char *concat(tf_graph *pool, const char *a, const char *b) {
     size_t na = strlen(a), nb = strlen(b);
     char *s = tf_alloc(pool, na + nb + 1);
@@ -376,7 +350,7 @@ tb_reader *tb_open(const char *prefix) {
         return NULL;
     }
     table t = {.r = r};
-    uint8_t *data = read_whole(r->index_path, MAX_INDEX_BYTES, &t.size);
+    uint8_t *data = kc_read_file(r->index_path, MAX_INDEX_BYTES, &t.size);
     t.data = data;
     bool ok = data && parse_table(&t);
     free(data);

@@ -1,13 +1,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "writer.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "diag.h"
 #include "format.h"
@@ -230,32 +227,5 @@ bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bund
     free(tensors.data);
     free(io);
     free(offsets);
-    return ok;
-}
-
-bool kc_write_file_atomic(const char *path, const uint8_t *bytes, size_t size) {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) {
-        kc_error("out of memory");
-        return false;
-    }
-    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        kc_error("%s: cannot create a temporary file next to it: %s", path, strerror(errno));
-        free(tmp);
-        return false;
-    }
-    fchmod(fd, 0644); /* mkstemp makes it 0600; a bundle is meant to be shared */
-    FILE *f = fdopen(fd, "wb");
-    bool ok = f && fwrite(bytes, 1, size, f) == size;
-    ok = (f ? fclose(f) == 0 : (close(fd), false)) && ok;
-    if (ok && rename(tmp, path) != 0) ok = false;
-    if (!ok) {
-        kc_error("%s: cannot write: %s", path, strerror(errno));
-        remove(tmp);
-    }
-    free(tmp);
     return ok;
 }

@@ -20,8 +20,5 @@ typedef struct kc_bundle_stats {
 /* Builds the whole bundle in memory (malloc'd into *bytes). */
 bool kc_build_bundle(const kc_program *p, uint8_t **bytes, size_t *size, kc_bundle_stats *stats);
 
-/* Writes `size` bytes to `path` atomically: a temporary file in the same
- * directory, then rename. On failure nothing is left behind. */
-bool kc_write_file_atomic(const char *path, const uint8_t *bytes, size_t size);
 
 #endif
