@@ -110,6 +110,31 @@ bool gb_convert(tf_graph *g, const kc_options *opt, gb_bundle *b) {
     return ok;
 }
 
+bool gb_load(tf_graph *g, int n_out, const char *const *outputs, gb_loaded *l) {
+    kc_options opt = {.outputs = outputs, .n_outputs = n_out};
+    gb_bundle b;
+    memset(l, 0, sizeof *l);
+    bool ok = gb_convert(g, &opt, &b);
+    if (!ok) fprintf(stderr, "  convert: %s\n", kc_last_error());
+    tf_graph_free(g);
+    CHECK(ok);
+    if (!ok) return false;
+    l->copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
+    memcpy(l->copy, b.bytes, b.size);
+    ok = kiln_model_load(l->copy, b.size, &l->m) == KILN_OK && kiln_context_create(l->m, &l->c) == KILN_OK;
+    if (!ok) fprintf(stderr, "  load: %s\n", kiln_last_error());
+    CHECK(ok);
+    free(b.bytes);
+    return ok;
+}
+
+void gb_unload(gb_loaded *l) {
+    kiln_context_free(l->c);
+    kiln_model_free(l->m);
+    free(l->copy);
+    memset(l, 0, sizeof *l);
+}
+
 kiln_status gb_run(const gb_bundle *b, const void *const *inputs, int n_inputs, void *const *outs,
                    const size_t *out_sizes, int n_outs) {
     void *copy = aligned_alloc(64, (b->size + 63) & ~(size_t)63);

@@ -45,6 +45,18 @@ bool gb_convert(tf_graph *g, const kc_options *opt, gb_bundle *b);
 kiln_status gb_run(const gb_bundle *b, const void *const *inputs, int n_inputs, void *const *outs,
                    const size_t *out_sizes, int n_outs);
 
+/* A bundle loaded into a model with one context, for tests that run it several times. */
+typedef struct gb_loaded {
+    void *copy; /* the bundle's bytes, 64-byte aligned */
+    kiln_model *m;
+    kiln_context *c;
+} gb_loaded;
+
+/* Converts g (freed here) for the named outputs and loads it; false, with a CHECK
+ * failure, if either fails. gb_unload frees what it made, also after a failure. */
+bool gb_load(tf_graph *g, int n_out, const char *const *outputs, gb_loaded *l);
+void gb_unload(gb_loaded *l);
+
 /* Converts g (freed here) for the named outputs into *p (which the caller frees), builds the
  * bundle and runs it on `inputs` (one per model input), copying output k into outs[k] (each
  * `capacity` bytes at most). False, with a CHECK failure, if any of that fails. */

@@ -44,22 +44,13 @@ static tf_graph *pick_and_pad(void) {
 static void where_gather_pad(void) {
     tf_graph *g = pick_and_pad();
     const char *outs[] = {"padded", "picked"};
-    kc_options opt = {NULL, 0, outs, 2};
-    gb_bundle b;
-    bool ok = gb_convert(g, &opt, &b);
-    if (!ok) fprintf(stderr, "  %s\n", kc_last_error());
-    CHECK(ok);
-    tf_graph_free(g);
-    if (!ok) return;
-    void *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
-    memcpy(copy, b.bytes, b.size);
-    kiln_model *m = NULL;
-    kiln_context *c = NULL;
-    CHECK(kiln_model_load(copy, b.size, &m) == KILN_OK && kiln_context_create(m, &c) == KILN_OK);
+    gb_loaded l;
+    bool ok = gb_load(g, 2, outs, &l);
+    kiln_context *c = l.c;
     /* The same context, run with 3, 0 and 6 values picked. */
     const float inputs[3][6] = {{0.9f, 0.1f, 0.7f, 0.2f, 1.5f, 0.5f}, {0, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f}, {1, 2, 3, 4, 5, 6}};
     const int picked_count[3] = {3, 0, 6};
-    for (int r = 0; m && c && r < 3; r++) {
+    for (int r = 0; ok && r < 3; r++) {
         CHECK(kiln_set_input(c, 0, KILN_FLOAT32, (int32_t[]){6}, 1, inputs[r], sizeof inputs[r]) == KILN_OK);
         CHECK(kiln_run(c) == KILN_OK);
         const kiln_tensor_desc *padded = kiln_context_output(c, 0), *picked = kiln_context_output(c, 1);
@@ -72,10 +63,7 @@ static void where_gather_pad(void) {
         CHECK_ARRAY_NEAR((const float *)kiln_tensor_data(padded), want, 6, 0);
         CHECK_ARRAY_NEAR((const float *)kiln_tensor_data(picked), want, (size_t)k, 0);
     }
-    kiln_context_free(c);
-    kiln_model_free(m);
-    free(copy);
-    free(b.bytes);
+    gb_unload(&l);
 }
 
 /* Four boxes: 0 and 1 overlap (IoU 0.6), 2 far away, 3 inside 2 and tiny (IoU < 0.5). */
@@ -91,23 +79,14 @@ static void nms_keeps_the_best_of_overlapping_boxes(void) {
     gb_const(g, "sigma", TF_DT_FLOAT, 0, NULL, &sigma);
     gb_node(g, "nms", "NonMaxSuppressionV5", 6, (const char *[]){"boxes", "scores", "max", "iou", "thr", "sigma"});
     const char *outs[] = {"nms", "nms:1", "nms:2"};
-    kc_options opt = {NULL, 0, outs, 3};
-    gb_bundle b;
-    bool ok = gb_convert(g, &opt, &b);
-    if (!ok) fprintf(stderr, "  %s\n", kc_last_error());
-    tf_graph_free(g);
-    CHECK(ok);
-    if (!ok) return;
+    gb_loaded l;
+    bool ok = gb_load(g, 3, outs, &l);
+    kiln_context *c = l.c;
     /* Box 0: [0,0,10,10]; box 1: [0,2,10,12] overlaps it by 80/120 = 0.67; box 2: [50,50,60,60];
      * box 3: [50,50,52,52] (IoU with 2: 4/100). Scores 0.6, 0.9, 0.05 (below thr), 0.3. */
     const float boxes[16] = {0, 0, 10, 10, 0, 2, 10, 12, 50, 50, 60, 60, 50, 50, 52, 52};
     const float scores[4] = {0.6f, 0.9f, 0.05f, 0.3f};
-    void *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
-    memcpy(copy, b.bytes, b.size);
-    kiln_model *m = NULL;
-    kiln_context *c = NULL;
-    CHECK(kiln_model_load(copy, b.size, &m) == KILN_OK && kiln_context_create(m, &c) == KILN_OK);
-    if (m && c) {
+    if (ok) {
         CHECK(kiln_set_input(c, 0, KILN_FLOAT32, (int32_t[]){4, 4}, 2, boxes, sizeof boxes) == KILN_OK);
         CHECK(kiln_set_input(c, 1, KILN_FLOAT32, (int32_t[]){4}, 1, scores, sizeof scores) == KILN_OK);
         CHECK(kiln_run(c) == KILN_OK);
@@ -121,10 +100,7 @@ static void nms_keeps_the_best_of_overlapping_boxes(void) {
         CHECK_NEAR(s[1], 0.3f, 0);
         CHECK(*(const int32_t *)kiln_tensor_data(n) == 2);
     }
-    kiln_context_free(c);
-    kiln_model_free(m);
-    free(copy);
-    free(b.bytes);
+    gb_unload(&l);
 }
 
 /* ---- Ops taking run-time amounts as operands: FILL dims, TOPK k, SLICE begin/size ---- */
@@ -216,25 +192,16 @@ static tf_graph *post_processing(void) {
 static void detector_post_processing(void) {
     tf_graph *g = post_processing();
     const char *outs[] = {"joined", "best", "front"};
-    kc_options opt = {NULL, 0, outs, 3};
-    gb_bundle b;
-    bool ok = gb_convert(g, &opt, &b);
-    if (!ok) fprintf(stderr, "  %s\n", kc_last_error());
-    CHECK(ok);
-    tf_graph_free(g);
-    if (!ok) return;
-    void *copy = aligned_alloc(64, (b.size + 63) & ~(size_t)63);
-    memcpy(copy, b.bytes, b.size);
-    kiln_model *m = NULL;
-    kiln_context *c = NULL;
-    CHECK(kiln_model_load(copy, b.size, &m) == KILN_OK && kiln_context_create(m, &c) == KILN_OK);
+    gb_loaded l;
+    bool ok = gb_load(g, 3, outs, &l);
+    kiln_context *c = l.c;
     /* Picked: 0.9 0.7 1.5 (two > 0.8); none; all six (five > 0.8). */
     const float inputs[3][6] = {{0.9f, 0.1f, 0.7f, 0.2f, 1.5f, 0.5f}, {0, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f}, {1, 2, 3, 4, 5, 0.6f}};
     const float want_joined[3][6] = {{0.9f, 0.7f, 1.5f, -1, -1, -1}, {-1, -1, -1, -1, -1, -1}, {1, 2, 3, 4, 5, 0.6f}};
     const float want_best[3][5] = {{1.5f, 0.9f}, {0}, {5, 4, 3, 2, 1}};
     const float want_front[3][5] = {{0.9f, 0.7f}, {0}, {1, 2, 3, 4, 5}};
     const int valid[3] = {2, 0, 5};
-    for (int r = 0; m && c && r < 3; r++) {
+    for (int r = 0; ok && r < 3; r++) {
         CHECK(kiln_set_input(c, 0, KILN_FLOAT32, (int32_t[]){6}, 1, inputs[r], sizeof inputs[r]) == KILN_OK);
         CHECK(kiln_run(c) == KILN_OK);
         const kiln_tensor_desc *joined = kiln_context_output(c, 0), *best = kiln_context_output(c, 1),
@@ -245,10 +212,7 @@ static void detector_post_processing(void) {
         CHECK_ARRAY_NEAR((const float *)kiln_tensor_data(best), want_best[r], (size_t)valid[r], 0);
         CHECK_ARRAY_NEAR((const float *)kiln_tensor_data(front), want_front[r], (size_t)valid[r], 0);
     }
-    kiln_context_free(c);
-    kiln_model_free(m);
-    free(copy);
-    free(b.bytes);
+    gb_unload(&l);
 }
 
 int main(void) {
