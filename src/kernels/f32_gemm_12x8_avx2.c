@@ -1,5 +1,5 @@
-/* 12 x 8 tile of 256-bit vectors (12 of AVX2's 16 ymm registers): for layers with few
- * output channels (24, 40, ...), where a 16-wide panel would be half padding. */
+/* 12 x 8 tile of 256-bit vectors (12 of AVX2's 16 ymm registers): for layers whose output
+ * channels it pads least (8, 40, 56, ...), where 16- and 24-wide panels would be part padding. */
 #define KN_MR 12
 #define KN_VW 8
 #define KN_NV 1

@@ -5,6 +5,7 @@
  * KN_MR x KN_NV vectors: size it for the target's registers (V8 gives wasm
  * 15 xmm registers: at most 8 accumulators; AVX-512 has 32 zmm).
  */
+#include <math.h>
 #include <string.h>
 
 #include "kernels/gemm.h"
@@ -33,22 +34,40 @@ static inline kn_vf kn_select(kn_vi mask, kn_vf a, kn_vf b) {
     return (kn_vf)((mask & (kn_vi)a) | (~mask & (kn_vi)b));
 }
 
-static inline kn_vf kn_clamp(kn_vf v, kn_vf lo, kn_vf hi) {
-    v = kn_select(v < lo, lo, v);
-    return kn_select(v > hi, hi, v);
-}
+/* lo > v ? lo : v, and hi < v ? hi : v: a NaN in v passes through (as TF's Relu keeps
+ * it), and x86 maxps/minps compute exactly this with the bound first. */
+#if defined(__AVX__) && KN_VW == 8
+#include <immintrin.h>
+static inline kn_vf kn_max(kn_vf lo, kn_vf v) { return (kn_vf)_mm256_max_ps((__m256)lo, (__m256)v); }
+static inline kn_vf kn_min(kn_vf hi, kn_vf v) { return (kn_vf)_mm256_min_ps((__m256)hi, (__m256)v); }
+#elif defined(__AVX512F__) && KN_VW == 16
+#include <immintrin.h>
+static inline kn_vf kn_max(kn_vf lo, kn_vf v) { return (kn_vf)_mm512_max_ps((__m512)lo, (__m512)v); }
+static inline kn_vf kn_min(kn_vf hi, kn_vf v) { return (kn_vf)_mm512_min_ps((__m512)hi, (__m512)v); }
+#else
+static inline kn_vf kn_max(kn_vf lo, kn_vf v) { return kn_select(lo > v, lo, v); }
+static inline kn_vf kn_min(kn_vf hi, kn_vf v) { return kn_select(hi < v, hi, v); }
+#endif
 
-/* Stores the tile's rows, the last panel possibly narrower than NR. */
+/* Stores the tile's rows, the last panel possibly narrower than NR: whole vectors, then
+ * the last part of one through a buffer. Every index into acc is a constant after
+ * unrolling, so the accumulators stay in registers. */
 static inline void kn_store_tile(kn_vf acc[KN_MR][KN_NV], float *const *cr, size_t nc) {
     if (nc >= KN_NR) {
         KN_UNROLL for (size_t i = 0; i < KN_MR; i++)
             KN_UNROLL for (size_t j = 0; j < KN_NV; j++) kn_store(cr[i] + j * KN_VW, acc[i][j]);
         return;
     }
-    for (size_t i = 0; i < KN_MR; i++) {
-        float row[KN_NR];
-        memcpy(row, acc[i], sizeof row);
-        memcpy(cr[i], row, nc * sizeof(float));
+    KN_UNROLL for (size_t i = 0; i < KN_MR; i++) {
+        KN_UNROLL for (size_t j = 0; j < KN_NV; j++) {
+            if ((j + 1) * KN_VW <= nc) {
+                kn_store(cr[i] + j * KN_VW, acc[i][j]);
+            } else if (j * KN_VW < nc) {
+                float part[KN_VW];
+                kn_store(part, acc[i][j]);
+                memcpy(cr[i] + j * KN_VW, part, (nc - j * KN_VW) * sizeof(float));
+            }
+        }
     }
 }
 
@@ -59,10 +78,19 @@ static inline void kn_init_tile(kn_vf acc[KN_MR][KN_NV], const float *bias) {
     }
 }
 
+/* Each bound only when it clamps anything (-inf and inf mean none): most layers
+ * have no clamp or just the lower one, and a tile's epilogue is short. */
 static inline void kn_clamp_tile(kn_vf acc[KN_MR][KN_NV], float min, float max) {
-    kn_vf lo = kn_splat(min), hi = kn_splat(max);
-    KN_UNROLL for (size_t i = 0; i < KN_MR; i++)
-        KN_UNROLL for (size_t j = 0; j < KN_NV; j++) acc[i][j] = kn_clamp(acc[i][j], lo, hi);
+    if (min > -INFINITY) {
+        kn_vf lo = kn_splat(min);
+        KN_UNROLL for (size_t i = 0; i < KN_MR; i++)
+            KN_UNROLL for (size_t j = 0; j < KN_NV; j++) acc[i][j] = kn_max(lo, acc[i][j]);
+    }
+    if (max < INFINITY) {
+        kn_vf hi = kn_splat(max);
+        KN_UNROLL for (size_t i = 0; i < KN_MR; i++)
+            KN_UNROLL for (size_t j = 0; j < KN_NV; j++) acc[i][j] = kn_min(hi, acc[i][j]);
+    }
 }
 
 /* One multiply-accumulate step: row values x[i] times the NR weights at w. */
@@ -76,8 +104,10 @@ static inline void kn_clamp_tile(kn_vf acc[KN_MR][KN_NV], float min, float max) 
         }                                                                                      \
     } while (0)
 
-void KN_GEMM(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride, const float *w, float *c,
-             size_t c_stride, float min, float max) {
+/* One block of mr <= KN_MR rows, all nc columns. */
+static inline __attribute__((always_inline)) void kn_gemm_block(size_t mr, size_t nc, size_t kc, const float *a,
+                                                                size_t a_stride, const float *w, float *c,
+                                                                size_t c_stride, float min, float max) {
     /* Rows past mr repeat the last one: they compute and store the same values. */
     const float *ar[KN_MR];
     float *cr[KN_MR];
@@ -101,6 +131,15 @@ void KN_GEMM(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride, c
         nc -= KN_NR;
         for (size_t i = 0; i < KN_MR; i++) cr[i] += KN_NR;
     }
+}
+
+/* The row blocks loop here, not in the caller: with few channels (K = N = 24) a call per
+ * block cost 10% of the time. */
+void KN_GEMM(size_t m, size_t nc, size_t kc, const float *a, size_t a_stride, const float *w, float *c,
+             size_t c_stride, float min, float max) {
+    for (size_t m0 = 0; m0 < m; m0 += KN_MR)
+        kn_gemm_block(m - m0 < KN_MR ? m - m0 : KN_MR, nc, kc, a + m0 * a_stride, a_stride, w, c + m0 * c_stride,
+                      c_stride, min, max);
 }
 
 void KN_IGEMM(size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, const float *w, float *c,

@@ -1,13 +1,14 @@
 /*
  * gemm.h — f32 GEMM microkernels (XNNPACK style) and their weight packing.
  *
- * A microkernel computes an mr x nc block of C = A · W + bias, clamped to
- * [min, max], where W was packed once (at load) into panels of NR output
+ * A microkernel computes C = A · W + bias, clamped to [min, max], for nc
+ * columns, where W was packed once (at load) into panels of NR output
  * channels: each panel holds NR biases, then K rows of NR weights, zero-padded
- * past the last channel. `gemm` reads mr rows of A directly; `igemm` (indirect
- * GEMM, for convolutions) reads, for each of ks taps, mr row pointers (the
- * input pixel under that tap, or a zero row for padding) of kc values each,
- * so a convolution needs no im2col buffer.
+ * past the last channel. `gemm` reads m rows of A directly (any m: it goes MR
+ * rows at a time); `igemm` (indirect GEMM, for convolutions) computes mr <= MR
+ * rows and reads, for each of ks taps, MR row pointers (the input under that
+ * tap, or a zero row for padding) of kc values each, so a convolution needs
+ * no im2col buffer.
  *
  * One template (f32_gemm_template.h) written with vector extensions gives
  * every tile; each file f32_gemm_<MR>x<NR>_<isa>.c instantiates one, and
@@ -18,7 +19,7 @@
 
 #include <stddef.h>
 
-typedef void (*kn_gemm_fn)(size_t mr, size_t nc, size_t kc, const float *a, size_t a_stride, const float *w,
+typedef void (*kn_gemm_fn)(size_t m, size_t nc, size_t kc, const float *a, size_t a_stride, const float *w,
                            float *c, size_t c_stride, float min, float max);
 typedef void (*kn_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, const float *w,
                             float *c, size_t c_stride, float min, float max);

@@ -17,10 +17,12 @@ static const kn_gemm_config v128 = {"f32_gemm_4x8_v128", 4, 8, kn_f32_gemm_4x8_v
 #if defined(KN_HAVE_X86_KERNELS)
 DECLARE(6x16_avx2)
 DECLARE(12x8_avx2)
+DECLARE(4x24_avx2)
 DECLARE(8x32_avx512)
 static const kn_gemm_config avx2 = {"f32_gemm_6x16_avx2", 6, 16, kn_f32_gemm_6x16_avx2, kn_f32_igemm_6x16_avx2};
 static const kn_gemm_config avx2_narrow = {"f32_gemm_12x8_avx2", 12, 8, kn_f32_gemm_12x8_avx2,
                                            kn_f32_igemm_12x8_avx2};
+static const kn_gemm_config avx2_24 = {"f32_gemm_4x24_avx2", 4, 24, kn_f32_gemm_4x24_avx2, kn_f32_igemm_4x24_avx2};
 static const kn_gemm_config avx512 = {"f32_gemm_8x32_avx512", 8, 32, kn_f32_gemm_8x32_avx512,
                                       kn_f32_igemm_8x32_avx512};
 #endif
@@ -28,9 +30,19 @@ static const kn_gemm_config avx512 = {"f32_gemm_8x32_avx512", 8, 32, kn_f32_gemm
 const kn_gemm_config *kn_gemm_config_for(size_t n) {
     const kn_gemm_config *wide = kn_gemm_config_get();
 #if defined(KN_HAVE_X86_KERNELS)
-    /* The narrow tile when it pads fewer output channels than the wide one. */
-    size_t padded_wide = (n + wide->nr - 1) / wide->nr * wide->nr, padded_narrow = (n + 7) / 8 * 8;
-    if (wide == &avx2 && padded_narrow < padded_wide) return &avx2_narrow;
+    /* With AVX2, the tile that pads the fewest output channels; on a tie the first of 4x24,
+     * 6x16, 12x8, which broadcast 4, 6 and 12 inputs per 12 FMAs (measured on Zen 1, where
+     * 4x24 is 25% faster than 12x8 at 24 channels and as fast as 6x16 at 48 and 96). */
+    if (wide == &avx2) {
+        static const kn_gemm_config *const order[] = {&avx2_24, &avx2, &avx2_narrow};
+        const kn_gemm_config *best = order[0];
+        size_t best_padded = (n + best->nr - 1) / best->nr * best->nr;
+        for (size_t i = 1; i < sizeof order / sizeof order[0]; i++) {
+            size_t padded = (n + order[i]->nr - 1) / order[i]->nr * order[i]->nr;
+            if (padded < best_padded) best = order[i], best_padded = padded;
+        }
+        return best;
+    }
 #else
     (void)n;
 #endif

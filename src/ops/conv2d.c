@@ -82,6 +82,32 @@ typedef struct {
     float *packed; /* weights and bias, packed for gemm */
 } conv2d_state;
 
+/* The indirect GEMM's taps. With dilation_w 1 a tap is a whole filter row: its KW
+ * columns of C channels are KW*C contiguous input values (NHWC), so the microkernel's
+ * K loop runs KW*C long over KH pointers instead of C long over KH*KW (a first layer
+ * with 3 channels and a 5x5 filter: 15 long, not 3). The packed weights are in the
+ * same (kh, kw, c) order either way. */
+typedef struct {
+    size_t run;     /* filter columns per tap: KW, or 1 when dilation_w > 1 */
+    size_t kc;      /* values per tap: run * C */
+    size_t per_row; /* taps per filter row: KW / run */
+} conv_taps;
+
+static conv_taps taps_of(const kn_conv_params *p, size_t KW, size_t C) {
+    size_t run = p->dilation_w == 1 ? KW : 1;
+    return (conv_taps){run, run * C, KW / run};
+}
+
+/* Scratch: a zero tap for rows in the padding, a copy of each tap of one row block that
+ * hangs over the left or right edge (zeros outside), then the block's tap pointers. */
+static size_t taps_zero_bytes(const conv_taps *t) { return kn_zero_row_bytes(t->kc); }
+static size_t taps_edge_bytes(const conv_taps *t, size_t KH, size_t mr) {
+    return kn_zero_row_bytes(mr * KH * t->per_row * t->kc);
+}
+static size_t taps_scratch_bytes(const conv_taps *t, size_t KH, size_t mr) {
+    return taps_zero_bytes(t) + taps_edge_bytes(t, KH, mr) + sizeof(float *) * mr * KH * t->per_row;
+}
+
 /* Weight panels a row block streams through should stay in L2. */
 #define KN_PANEL_BUDGET (256u * 1024u)
 
@@ -100,8 +126,8 @@ static kiln_status conv2d_prepare(kn_step *s, size_t *scratch) {
     }
     kn_gemm_pack(k, (size_t)OC, st->gemm->nr, f->data, (size_t)OC, b ? b->data : NULL, st->packed);
     s->state = st;
-    /* A zero row for padded taps, then the indirection pointers of one row block. */
-    *scratch = kn_zero_row_bytes((size_t)C) + sizeof(float *) * st->gemm->mr * (size_t)KH * KW;
+    conv_taps t = taps_of(s->params, (size_t)KW, (size_t)C);
+    *scratch = taps_scratch_bytes(&t, (size_t)KH, st->gemm->mr);
     return KILN_OK;
 }
 
@@ -109,6 +135,79 @@ static void conv2d_release(void *state) {
     conv2d_state *st = state;
     free(st->packed);
     free(st);
+}
+
+/* What the indirection of an image needs, in sizes. */
+typedef struct {
+    conv_taps taps;
+    size_t H, W, C, KH, OW, sh, sw, dh, dw, pt, pl;
+    size_t oh0, oh1, ow0, ow1; /* output rows and columns whose taps read no padding */
+} conv_geometry;
+
+static conv_geometry geometry_of(const kn_conv_params *p, const kn_tensor *x, const kn_tensor *f, const kn_tensor *y,
+                                 const conv_taps *t) {
+    conv_geometry g = {*t, (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3], (size_t)f->dims[0],
+                       (size_t)y->dims[2], (size_t)p->stride_h, (size_t)p->stride_w, (size_t)p->dilation_h,
+                       (size_t)p->dilation_w, (size_t)p->pad_top, (size_t)p->pad_left, 0, 0, 0, 0};
+    kn_window_interior(g.H, g.KH, g.sh, g.dh, g.pt, (size_t)y->dims[1], &g.oh0, &g.oh1);
+    kn_window_interior(g.W, (size_t)f->dims[1], g.sw, g.dw, g.pl, g.OW, &g.ow0, &g.ow1);
+    return g;
+}
+
+/* Tap pointers of output pixel (oh, ow), row i of the block, when some tap reads padding:
+ * rows outside read the zero tap, runs partly outside read a padded copy in `edge`. */
+static void edge_pixel_taps(const conv_geometry *g, const float *xn, size_t oh, size_t ow, size_t i, size_t mr,
+                            const float *zero, float *edge, const float **ptrs) {
+    const conv_taps *tp = &g->taps;
+    const size_t ks = g->KH * tp->per_row;
+    for (size_t kh = 0, t = 0; kh < g->KH; kh++) {
+        int64_t ih = (int64_t)(oh * g->sh + kh * g->dh) - (int64_t)g->pt;
+        for (size_t r = 0; r < tp->per_row; r++, t++) {
+            int64_t iw = (int64_t)(ow * g->sw + r * g->dw) - (int64_t)g->pl;
+            /* The run's columns [c0, c1) lie inside the input. */
+            int64_t c0 = iw < 0 ? -iw : 0, c1 = (int64_t)g->W - iw;
+            if (c1 > (int64_t)tp->run) c1 = (int64_t)tp->run;
+            if (ih < 0 || ih >= (int64_t)g->H || c0 >= c1) {
+                ptrs[t * mr + i] = zero;
+                continue;
+            }
+            const float *src = xn + ((size_t)ih * g->W + (size_t)(iw + c0)) * g->C;
+            if (c0 == 0 && c1 == (int64_t)tp->run) {
+                ptrs[t * mr + i] = src;
+            } else {
+                float *e = edge + (i * ks + t) * tp->kc;
+                memset(e, 0, sizeof(float) * tp->kc);
+                memcpy(e + (size_t)c0 * g->C, src, sizeof(float) * (size_t)(c1 - c0) * g->C);
+                ptrs[t * mr + i] = e;
+            }
+        }
+    }
+}
+
+/* The tap pointers of a row block: `rows` output pixels from (oh, ow) on, then rows up to
+ * mr repeating the last. A block inside one output row that reads no padding (most of
+ * them) is pointers a stride apart. */
+static void block_taps(const conv_geometry *g, const float *xn, size_t oh, size_t ow, size_t rows, size_t mr,
+                       const float *zero, float *edge, const float **ptrs) {
+    const conv_taps *tp = &g->taps;
+    const size_t ks = g->KH * tp->per_row, C = g->C;
+    if (oh >= g->oh0 && oh < g->oh1 && ow >= g->ow0 && ow + rows <= g->ow1) {
+        const float *at = xn + ((oh * g->sh - g->pt) * g->W + ow * g->sw - g->pl) * C;
+        for (size_t kh = 0, t = 0; kh < g->KH; kh++, at += g->dh * g->W * C)
+            for (size_t r = 0; r < tp->per_row; r++, t++) {
+                const float *tap = at + r * g->dw * C;
+                const float **row = ptrs + t * mr;
+                for (size_t i = 0; i < rows; i++) row[i] = tap + i * g->sw * C;
+                for (size_t i = rows; i < mr; i++) row[i] = row[rows - 1];
+            }
+        return;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        edge_pixel_taps(g, xn, oh, ow, i, mr, zero, edge, ptrs);
+        if (++ow == g->OW) ow = 0, oh++;
+    }
+    for (size_t i = rows; i < mr; i++)
+        for (size_t t = 0; t < ks; t++) ptrs[t * mr + i] = ptrs[t * mr + rows - 1];
 }
 
 /* Output channels per pass over the rows: as many NR-panels as fit the budget. */
@@ -141,34 +240,26 @@ static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
         for (size_t n0 = 0; n0 < OC; n0 += nb) {
             size_t nc = OC - n0 < nb ? OC - n0 : nb;
             const float *w = st->packed + n0 / nr * panel_floats;
-            for (size_t m0 = 0; m0 < m; m0 += mr)
-                st->gemm->gemm(m - m0 < mr ? m - m0 : mr, nc, C, x + m0 * C, C, w, y + m0 * OC + n0, OC, lo, hi);
+            st->gemm->gemm(m, nc, C, x, C, w, y + n0, OC, lo, hi);
         }
     } else {
-        float *zero = scratch;
-        const float **ptrs = (const float **)(void *)((char *)scratch + kn_zero_row_bytes(C));
-        memset(zero, 0, sizeof(float) * C);
-        const size_t pixels = OH * OW, ks = KH * KW;
+        const conv_taps tp = taps_of(p, KW, C);
+        const size_t ks = KH * tp.per_row, pixels = OH * OW;
+        float *zero = scratch, *edge = (float *)(void *)((char *)scratch + taps_zero_bytes(&tp));
+        const float **ptrs = (const float **)(void *)((char *)edge + taps_edge_bytes(&tp, KH, mr));
+        memset(zero, 0, sizeof(float) * tp.kc);
+        const conv_geometry g = geometry_of(p, xt, ft, yt, &tp);
         for (size_t n = 0; n < N; n++) {
             const float *xn = x + n * H * W * C;
             float *yn = y + n * pixels * OC;
-            for (size_t m0 = 0; m0 < pixels; m0 += mr) {
+            /* (oh, ow): the block's first pixel, advanced without a division per block. */
+            for (size_t m0 = 0, oh = 0, ow = 0; m0 < pixels; m0 += mr) {
                 size_t rows = pixels - m0 < mr ? pixels - m0 : mr;
-                /* Row i's pointer for tap t; rows past `rows` repeat the last. */
-                for (size_t i = 0; i < mr; i++) {
-                    size_t pix = m0 + (i < rows ? i : rows - 1), oh = pix / OW, ow = pix % OW;
-                    for (size_t kh = 0; kh < KH; kh++) {
-                        int64_t ih = (int64_t)(oh * (size_t)p->stride_h + kh * (size_t)p->dilation_h) - p->pad_top;
-                        for (size_t kw = 0; kw < KW; kw++) {
-                            int64_t iw = (int64_t)(ow * (size_t)p->stride_w + kw * (size_t)p->dilation_w) - p->pad_left;
-                            bool inside = ih >= 0 && ih < (int64_t)H && iw >= 0 && iw < (int64_t)W;
-                            ptrs[(kh * KW + kw) * mr + i] = inside ? xn + ((size_t)ih * W + (size_t)iw) * C : zero;
-                        }
-                    }
-                }
+                block_taps(&g, xn, oh, ow, rows, mr, zero, edge, ptrs);
+                for (ow += mr; ow >= OW; ow -= OW) oh++;
                 for (size_t n0 = 0; n0 < OC; n0 += nb) {
                     size_t nc = OC - n0 < nb ? OC - n0 : nb;
-                    st->gemm->igemm(rows, nc, C, ks, ptrs, st->packed + n0 / nr * panel_floats, yn + m0 * OC + n0,
+                    st->gemm->igemm(rows, nc, tp.kc, ks, ptrs, st->packed + n0 / nr * panel_floats, yn + m0 * OC + n0,
                                     OC, lo, hi);
                 }
             }

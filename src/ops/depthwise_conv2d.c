@@ -120,7 +120,7 @@ static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
     const size_t H = (size_t)xt->dims[1], W = (size_t)xt->dims[2], C = (size_t)xt->dims[3];
     const size_t KH = (size_t)ft->dims[0], KW = (size_t)ft->dims[1];
     const size_t N = (size_t)yt->dims[0], OH = (size_t)yt->dims[1], OW = (size_t)yt->dims[2];
-    const size_t sw = (size_t)p->stride_w, span = (KW - 1) * (size_t)p->dilation_w, pl = (size_t)p->pad_left;
+    const size_t sw = (size_t)p->stride_w;
     size_t zeros = zero_floats(p, KW, OW, C);
     float *zero = scratch;
     const float **taps = (const float **)(void *)((char *)scratch + kn_zero_row_bytes(zeros));
@@ -128,9 +128,11 @@ static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
     float lo, hi;
     kn_act_clamp(p->act, &lo, &hi);
     /* Output columns whose every tap lies inside the input's width: [first, end). */
-    size_t first = (pl + sw - 1) / sw, end = W + pl >= span + 1 ? (W + pl - span - 1) / sw + 1 : 0;
-    if (end > OW) end = OW;
-    if (first > end) first = end;
+    size_t first, end;
+    kn_window_interior(W, KW, sw, (size_t)p->dilation_w, (size_t)p->pad_left, OW, &first, &end);
+    /* 3x3 filters (nearly all of them) have a row kernel for strides 1 and 2. */
+    kn_dwconv3x3_fn row3 = KH == 3 && KW == 3 && p->dilation_h == 1 && p->dilation_w == 1 && sw <= 2
+                               ? dw->dwconv3x3[sw - 1] : NULL;
     for (size_t n = 0; n < N; n++) {
         const float *xn = x + n * H * W * C;
         for (size_t oh = 0; oh < OH; oh++) {
@@ -138,7 +140,13 @@ static kiln_status depthwise_eval(const kn_step *s, void *scratch) {
             for (size_t ow = 0; ow < OW; ow++) {
                 if (ow == first && end > first) { /* the interior: one call, pixels sw * C apart */
                     pixel_taps(p, xn, zero, H, W, C, KH, KW, oh, ow, taps);
-                    dw->dwconv(C, KH * KW, taps, sw * C, end - first, w, C, bias, row + ow * C, C, lo, hi);
+                    if (row3) {
+                        /* Each filter row's first tap; a padded row's is already the zeros' start. */
+                        const float *rows[3] = {taps[0], taps[3], taps[6]};
+                        row3(C, rows, end - first, w, bias, row + ow * C, lo, hi);
+                    } else {
+                        dw->dwconv(C, KH * KW, taps, sw * C, end - first, w, C, bias, row + ow * C, C, lo, hi);
+                    }
                     ow = end - 1;
                     continue;
                 }

@@ -86,6 +86,17 @@ static inline void kn_tap_range(int64_t start, int32_t k, int32_t dilation, int3
     *hi = (int32_t)h;
 }
 
+/* eval: the output positions [*first, *end) along one axis whose whole window (k taps,
+ * dilation apart) lies inside the input of `size`: no padding is read there. */
+static inline void kn_window_interior(size_t size, size_t k, size_t stride, size_t dilation, size_t pad,
+                                      size_t out, size_t *first, size_t *end) {
+    size_t span = (k - 1) * dilation, f = (pad + stride - 1) / stride;
+    size_t e = size + pad >= span + 1 ? (size + pad - span - 1) / stride + 1 : 0;
+    if (e > out) e = out;
+    *first = f < e ? f : e;
+    *end = e;
+}
+
 /* Scratch layout of the conv kernels: a zero row of `channels` floats for
  * padded taps, rounded up so the tap pointers after it are aligned. */
 static inline size_t kn_zero_row_bytes(size_t channels) { return (sizeof(float) * channels + 63) & ~(size_t)63; }

@@ -133,10 +133,19 @@ static kiln_status pad_eval(const kn_step *s, void *scratch) {
             fill(dst, row_bytes / es, es, p->value_bits);
         } else {
             char *o = dst;
-            for (int64_t j = -p->before[k]; j < 0; j++, o += block) put_block(o, src, j, n, block, p, es);
+            /* CONSTANT fills each side in one go (padded channels are many 4-byte blocks). */
+            if (p->mode == KN_PAD_CONSTANT) {
+                fill(o, (size_t)p->before[k] * block / es, es, p->value_bits);
+                o += (size_t)p->before[k] * block;
+            } else {
+                for (int64_t j = -p->before[k]; j < 0; j++, o += block) put_block(o, src, j, n, block, p, es);
+            }
             memcpy(o, src, (size_t)n * block);
             o += (size_t)n * block;
-            for (int64_t j = n; j < n + p->after[k]; j++, o += block) put_block(o, src, j, n, block, p, es);
+            if (p->mode == KN_PAD_CONSTANT)
+                fill(o, (size_t)p->after[k] * block / es, es, p->value_bits);
+            else
+                for (int64_t j = n; j < n + p->after[k]; j++, o += block) put_block(o, src, j, n, block, p, es);
         }
         for (int d = k - 1; d >= 0; d--) { /* next row, odometer order */
             if (++idx[d] < (size_t)y->dims[d]) break;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "kernels/gemm.h"
 #include "kn.h"
 #include "ops/ops.h"
 #include "ops/params.h"
@@ -17,6 +18,17 @@ static float *random_floats(size_t n, unsigned *seed) {
         p[i] = (float)((*seed >> 8) & 0xffff) / 32768.0f - 1.0f;
     }
     return p;
+}
+
+/* got[0..n) within 1e-4 of want (NaN nowhere), else prints where and fails. */
+static bool check_close(const float *got, const float *want, size_t n, const char *what) {
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(got[i] - want[i]) <= 1e-4f)) {
+            fprintf(stderr, "%s: %g, want %g at %zu\n", what, got[i], want[i], i);
+            CHECK(0);
+            return false;
+        }
+    return true;
 }
 
 /* Runs `def` twice on the same operands: prepared (fast) and unprepared (reference). */
@@ -75,6 +87,15 @@ static void conv_matches_reference(void) {
         {1, 6, 6, 2, 5, 5, 3, 3, 1, 1, 1, 2, 2, 2, 2, KN_ACT_SIGMOID}, /* 5x5, unequal strides */
         {1, 4, 4, 8, 1, 1, 16, 2, 2, 1, 1, 0, 0, 0, 0, KN_ACT_PRELU},  /* strided 1x1 takes the indirect path */
         {1, 3, 3, 1, 3, 3, 64, 1, 1, 1, 1, 1, 1, 1, 1, KN_ACT_TANH},   /* every tap touches padding */
+        /* A first layer: 3 channels, a 5x5 filter row is one 15-long tap; SAME pads 1 and 2, so
+         * runs hang over the left and the right edge; 24 outputs (the 4x24 tile where there is one). */
+        {1, 17, 19, 3, 5, 5, 24, 2, 2, 1, 1, 1, 1, 2, 2, KN_ACT_RELU},
+        {2, 9, 11, 3, 3, 3, 47, 2, 2, 1, 1, 0, 0, 1, 1, KN_ACT_RELU6},  /* 47: a tile's last panel 23 wide */
+        {1, 3, 4, 5, 5, 5, 72, 1, 1, 1, 1, 2, 2, 2, 2, KN_ACT_NONE},    /* filter wider than the input */
+        {1, 6, 7, 4, 1, 7, 48, 1, 1, 1, 1, 0, 3, 0, 3, KN_ACT_NONE},    /* 1x7: runs of 28 values, OW=7 */
+        {1, 7, 5, 6, 3, 3, 24, 1, 2, 1, 3, 1, 3, 1, 3, KN_ACT_RELU},    /* dilation_w 3: one column a tap */
+        {1, 9, 9, 24, 1, 1, 24, 1, 1, 1, 1, 0, 0, 0, 0, KN_ACT_RELU6},  /* pointwise 24 -> 24, 81 rows */
+        {1, 5, 5, 40, 1, 1, 96, 1, 1, 1, 1, 0, 0, 0, 0, KN_ACT_NONE},   /* pointwise 40 -> 96 */
     };
     unsigned seed = 1;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -105,6 +126,15 @@ static void depthwise_matches_reference(void) {
         {1, 5, 5, 33, 3, 3, 33, 1, 2, 1, 1, 1, 0, 1, 2, KN_ACT_PRELU},
         {1, 9, 21, 24, 5, 5, 24, 1, 1, 1, 1, 2, 2, 2, 2, KN_ACT_RELU}, /* BlazeFace-like: runs of 4 pixels */
         {1, 6, 23, 8, 3, 3, 8, 1, 3, 1, 2, 1, 2, 1, 2, KN_ACT_NONE},  /* stride 3, dilation 2 along a row */
+        /* 3x3 with the row kernels: interiors of 15 pixels (8 + 4 + 2 + 1) and 24 channels
+         * (vectors only), 13 (a vector and 5 scalars), 5 (scalars only); stride 2 on odd and
+         * even widths; padding rows at the top and the bottom; batch 2. */
+        {2, 6, 17, 24, 3, 3, 24, 1, 1, 1, 1, 1, 1, 1, 1, KN_ACT_RELU6},
+        {1, 5, 17, 13, 3, 3, 13, 1, 1, 1, 1, 1, 1, 1, 1, KN_ACT_NONE},
+        {1, 4, 17, 5, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, KN_ACT_RELU},
+        {1, 9, 33, 24, 3, 3, 24, 2, 2, 1, 1, 1, 1, 1, 1, KN_ACT_NONE},
+        {2, 8, 32, 19, 3, 3, 19, 2, 2, 1, 1, 0, 0, 1, 1, KN_ACT_RELU6},
+        {1, 4, 40, 16, 3, 3, 16, 1, 1, 1, 1, 0, 0, 0, 0, KN_ACT_NONE},  /* no padding: one run a row */
     };
     unsigned seed = 2;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -126,7 +156,92 @@ static void depthwise_matches_reference(void) {
     }
 }
 
+/* C = A * W + bias, clamped, by the plain triple loop. */
+static void gemm_reference(size_t m, size_t n, size_t k, const float *a, const float *w, const float *bias, float lo,
+                           float hi, float *c) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float acc = bias[j];
+            for (size_t r = 0; r < k; r++) acc += a[i * k + r] * w[r * n + j];
+            c[i * n + j] = acc < lo ? lo : acc > hi ? hi : acc;
+        }
+}
+
+/* Every tile this machine runs (kn_gemm_config_for picks by width), direct and indirect,
+ * on row counts and widths that leave partial tiles and panels; the indirect path with
+ * three taps of which one is a shared zero row. */
+static void gemm_tiles_match_reference(void) {
+    static const size_t widths[] = {1, 7, 8, 16, 23, 24, 25, 33, 40, 47, 48, 72, 96, 100};
+    static const size_t depths[] = {1, 3, 15, 24, 37};
+    static const float clamps[][2] = {{-INFINITY, INFINITY}, {0.0f, INFINITY}, {0.0f, 6.0f}, {-0.5f, 0.25f}};
+    const size_t m = 13;
+    unsigned seed = 3;
+    for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+        const size_t n = widths[wi];
+        const kn_gemm_config *cfg = kn_gemm_config_for(n);
+        for (size_t di = 0; di < sizeof depths / sizeof depths[0]; di++) {
+            const size_t k = depths[di], ks = 3;
+            float *a = random_floats(m * k * ks, &seed), *w = random_floats(k * ks * n, &seed);
+            float *bias = random_floats(n, &seed), *zero = calloc(k, sizeof(float));
+            float *packed = malloc(sizeof(float) * kn_gemm_packed_floats(k * ks, n, cfg->nr));
+            float *got = malloc(sizeof(float) * m * n), *want = malloc(sizeof(float) * m * n);
+            float *im2col = malloc(sizeof(float) * m * k * ks);
+            const float **ptrs = malloc(sizeof(float *) * cfg->mr * ks);
+            for (size_t ci = 0; ci < sizeof clamps / sizeof clamps[0]; ci++) {
+                const float lo = clamps[ci][0], hi = clamps[ci][1];
+                char what[96];
+                /* Direct: the first k columns of each row of a (row stride k * ks). */
+                kn_gemm_pack(k, n, cfg->nr, w, n, bias, packed);
+                for (size_t i = 0; i < m; i++) memcpy(im2col + i * k, a + i * k * ks, sizeof(float) * k);
+                gemm_reference(m, n, k, im2col, w, bias, lo, hi, want);
+                cfg->gemm(m, n, k, a, k * ks, packed, got, n, lo, hi);
+                snprintf(what, sizeof what, "%s gemm n=%zu k=%zu clamp %zu", cfg->name, n, k, ci);
+                if (!check_close(got, want, m * n, what)) continue;
+                /* Indirect: taps 0 and 2 read row i's two k-blocks, tap 1 the zero row. */
+                kn_gemm_pack(k * ks, n, cfg->nr, w, n, bias, packed);
+                for (size_t i = 0; i < m; i++) {
+                    memcpy(im2col + i * k * ks, a + i * k * ks, sizeof(float) * k);
+                    memset(im2col + i * k * ks + k, 0, sizeof(float) * k);
+                    memcpy(im2col + i * k * ks + 2 * k, a + i * k * ks + 2 * k, sizeof(float) * k);
+                }
+                gemm_reference(m, n, k * ks, im2col, w, bias, lo, hi, want);
+                for (size_t m0 = 0; m0 < m; m0 += cfg->mr) {
+                    size_t rows = m - m0 < cfg->mr ? m - m0 : cfg->mr;
+                    for (size_t i = 0; i < cfg->mr; i++) {
+                        const float *row = a + (m0 + (i < rows ? i : rows - 1)) * k * ks;
+                        ptrs[i] = row, ptrs[cfg->mr + i] = zero, ptrs[2 * cfg->mr + i] = row + 2 * k;
+                    }
+                    cfg->igemm(rows, n, k, ks, ptrs, packed, got + m0 * n, n, lo, hi);
+                }
+                snprintf(what, sizeof what, "%s igemm n=%zu k=%zu clamp %zu", cfg->name, n, k, ci);
+                check_close(got, want, m * n, what);
+            }
+            free(a), free(w), free(bias), free(zero), free(packed), free(got), free(want), free(im2col), free(ptrs);
+        }
+    }
+}
+
+/* A NaN in a row stays NaN through the clamp of Relu and Relu6 (as TF's Relu keeps it),
+ * in that row only. */
+static void gemm_clamp_keeps_nan(void) {
+    static const size_t widths[] = {8, 16, 24};
+    for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+        const size_t n = widths[wi], k = 4, m = 2;
+        const kn_gemm_config *cfg = kn_gemm_config_for(n);
+        float a[2 * 4] = {1, 2, NAN, 4, 1, 1, 1, 1}, w[4 * 24], packed[5 * 24 * 2], c[2 * 24];
+        for (size_t i = 0; i < k * n; i++) w[i] = 0.5f;
+        kn_gemm_pack(k, n, cfg->nr, w, n, NULL, packed);
+        cfg->gemm(m, n, k, a, k, packed, c, n, 0.0f, 6.0f);
+        for (size_t j = 0; j < n; j++) {
+            CHECK(isnan(c[j]));
+            CHECK_NEAR(c[n + j], 2.0, 0);
+        }
+    }
+}
+
 int main(void) {
+    RUN(gemm_tiles_match_reference);
+    RUN(gemm_clamp_keeps_nan);
     RUN(conv_matches_reference);
     RUN(depthwise_matches_reference);
     return check_summary();
