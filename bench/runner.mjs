@@ -1,6 +1,7 @@
 // Measures one runtime on one model in this process, then exits:
 //   node bench/runner.mjs RUNTIME MODEL INPUT_DIR OUT_DIR RUNS
-// RUNTIME: kiln-wasm (MODEL.kiln), tfjs-wasm (model.json), ort-web or ort-node (MODEL.onnx).
+// RUNTIME: kiln-wasm (MODEL.kiln), tfjs-wasm (model.json: a graph or a layers model), ort-web or
+// ort-node (MODEL.onnx).
 // INPUT_DIR holds inputs.json ([{name, dtype, shape, file}]) and the inputs as .npy, written by
 // bench.mjs, so every runtime sees the same bytes. Prints one JSON line
 //   {loadMs, firstMs, times, info}
@@ -10,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileIOHandler, readNpy, safeName, writeNpy } from './common.mjs';
+import { fileIOHandler, isGraphModel, readNpy, safeName, writeNpy } from './common.mjs';
 
 const [runtime, modelPath, inputDir, outDir, runsArg] = process.argv.slice(2);
 if (!runsArg) {
@@ -39,11 +40,13 @@ const RUNTIMES = {
     tf.enableProdMode();
     wasmBackend.setThreadsCount(1);
     const artifacts = await fileIOHandler(modelPath).load();
+    const graph = isGraphModel(artifacts);
     return async () => {
       if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not initialize');
-      const model = await tf.loadGraphModel({ load: async () => artifacts });
       const feed = Object.fromEntries(specs.map((s) =>
         [s.name, tf.tensor(s.dtype === 'uint8' ? Int32Array.from(s.data) : s.data, s.shape, s.dtype === 'uint8' ? 'int32' : s.dtype)]));
+      if (!graph) return layersModel(tf, await tf.loadLayersModel({ load: async () => artifacts }), feed, wasmBackend);
+      const model = await tf.loadGraphModel({ load: async () => artifacts });
       const names = model.outputs.map((o) => o.name);
       // execute() is tfjs' fast synchronous path; models with dynamic ops need executeAsync().
       let sync = true;
@@ -56,11 +59,7 @@ const RUNTIMES = {
           }
         }
         if (!sync) r = await model.executeAsync(feed, names);
-        r = Array.isArray(r) ? r : [r];
-        const out = {};
-        r.forEach((t, k) => { out[names[k]] = { data: t.dataSync(), shape: t.shape, dtype: t.dtype }; });
-        tf.dispose(r);
-        return out;
+        return fetchOutputs(tf, r, names);
       };
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       return { run, info: () => `SIMD ${simd}, ${wasmBackend.getThreadsCount()} thread(s), ${sync ? 'execute' : 'executeAsync'}` };
@@ -81,6 +80,27 @@ const RUNTIMES = {
       'CPU, intraOp 1, interOp 1, sequential');
   },
 };
+
+// tfjs' output tensor(s) as {name: {data, shape, dtype}}; the tensors are disposed.
+function fetchOutputs(tf, r, names) {
+  const out = {};
+  (Array.isArray(r) ? r : [r]).forEach((t, k) => { out[names[k]] = { data: t.dataSync(), shape: t.shape, dtype: t.dtype }; });
+  tf.dispose(r);
+  return out;
+}
+
+// A tfjs layers model: predict() on the inputs in the model's order; each output is named after
+// its layer, as kiln-convert names a layers model's outputs.
+async function layersModel(tf, model, feed, wasmBackend) {
+  const inputs = model.inputs.map((i) => {
+    if (!feed[i.name]) throw new Error(`the layers model's input ${i.name} is not among the inputs (${Object.keys(feed).join(', ')})`);
+    return feed[i.name];
+  });
+  const names = model.outputs.map((o) => o.sourceLayer.name);
+  const run = async () => fetchOutputs(tf, model.predict(inputs.length === 1 ? inputs[0] : inputs), names);
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return { run, info: `SIMD ${simd}, ${wasmBackend.getThreadsCount()} thread(s), predict` };
+}
 
 async function ortSession(ort, options, info) {
   const bytes = fs.readFileSync(modelPath);
