@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -339,24 +341,51 @@ static bool base_is(const char *w, const char *name) {
     return strlen(name) == n && strncmp(base, name, n) == 0;
 }
 
-/* How well a weight name ("block/b_dense/kernel:0", "lstm/lstm_cell/kernel")
- * names ref: 0 unless base_is(ref->name) and ref->layer is among its other
- * components; more for the layer right before the last component and for
- * each enclosing model named. */
-static int name_score(const char *w, const keras_weight_ref *ref) {
-    if (!base_is(w, ref->name)) return 0;
+/* A weight the builder asks for, split: a Bidirectional's "forward_lstm/kernel"
+ * is the weight "kernel" of its copy in direction "forward_" (keras.h). */
+typedef struct wanted {
+    const char *base; /* "kernel" */
+    const char *dir;  /* "forward_", "backward_", or NULL for a layer's own weight */
+} wanted;
+
+static wanted split_ref(const keras_weight_ref *ref) {
+    const char *slash = strrchr(ref->name, '/');
+    wanted w = {slash ? slash + 1 : ref->name, NULL};
+    if (slash && strncmp(ref->name, "forward_", 8) == 0) w.dir = "forward_";
+    if (slash && strncmp(ref->name, "backward_", 9) == 0) w.dir = "backward_";
+    return w;
+}
+
+/* How well a weight name ("block/b_dense/kernel:0", "lstm/lstm_cell/kernel",
+ * "bidirectional/forward_lstm/lstm_cell/kernel:0") names ref: 0 unless its
+ * last component is the weight's, ref->layer is among its other components
+ * and, for a Bidirectional's copy, a component after the layer starts with
+ * the copy's direction (only the direction: Keras 3 names the copies
+ * forward_lstm where Keras 2 made forward_<wrapped name>); more for the layer
+ * right before the last component, for the copy and for each enclosing model
+ * named. */
+static int name_score(const char *w, const keras_weight_ref *ref, wanted want) {
+    if (!base_is(w, want.base)) return 0;
     const char *base = strrchr(w, '/');
     base = base ? base + 1 : w;
     int score = 0;
     size_t layer_len = strlen(ref->layer);
+    const char *after = NULL; /* the component after the layer's */
     for (const char *c = w; c < base; c = strchr(c, '/') + 1) {
         size_t len = (size_t)(strchr(c, '/') - c);
         if (len == layer_len && strncmp(c, ref->layer, len) == 0) {
             score = c + len + 1 == base ? 2 : 1;
+            after = c + len + 1;
             break;
         }
     }
     if (!score) return 0;
+    if (want.dir) {
+        const char *c = after;
+        while (c < base && strncmp(c, want.dir, strlen(want.dir)) != 0) c = strchr(c, '/') + 1;
+        if (c >= base) return 0;
+        score++;
+    }
     for (const char *s = ref->scope; *s; s = strchr(s, '/') + 1) {
         size_t len = (size_t)(strchr(s, '/') - s);
         for (const char *c = w; c < base; c = strchr(c, '/') + 1)
@@ -374,12 +403,14 @@ static int name_score(const char *w, const keras_weight_ref *ref) {
  * model's group lists all its layers' weights (trainable ones first), so
  * there names decide. -1 if none fits, -2 after kc_error (ambiguous). */
 static int pick_weight(const names *l, const keras_weight_ref *ref, bool top, const char *ctx) {
+    wanted want = split_ref(ref);
     bool indexed = top && ref->index >= 0 && (size_t)ref->index < l->n;
     /* Only the last component: a layer renamed after its weights were made keeps their old names. */
-    if (indexed && base_is(l->s[ref->index], ref->name)) return ref->index;
+    if (indexed && base_is(l->s[ref->index], want.base) && (!want.dir || name_score(l->s[ref->index], ref, want)))
+        return ref->index;
     int best = -1, best_score = 0, ties = 0;
     for (size_t i = 0; i < l->n; i++) {
-        int s = name_score(l->s[i], ref);
+        int s = name_score(l->s[i], ref, want);
         if (s > best_score) best = (int)i, best_score = s, ties = 0;
         else if (s && s == best_score) ties++;
     }
@@ -504,6 +535,25 @@ static const json_value *auto_path(const json_value *model, const char *name, si
     return hit;
 }
 
+/* The number of links in the group at path (0 if there is none); -1 after an HDF5 error. */
+static int64_t count_links(hid_t file, const char *path) {
+    int has = h5_exists(file, path);
+    if (has <= 0) return has;
+    H5G_info_t info;
+    return H5Gget_info_by_name(file, path, &info, H5P_DEFAULT) < 0 ? -1 : (int64_t)info.nlinks;
+}
+
+/* Appends "vars/<i>" or, as an RNN layer keeps its weights in its cell,
+ * "cell/vars/<i>" to path (whose first `used` bytes are the layer's or the
+ * copy's path): the one that exists, 0 if neither, -1 after an HDF5 error. */
+static int find_var(hid_t file, char *path, size_t cap, size_t used, int64_t i) {
+    snprintf(path + used, cap - used, "vars/%" PRId64, i);
+    int has = h5_exists(file, path);
+    if (has != 0) return has;
+    snprintf(path + used, cap - used, "cell/vars/%" PRId64, i);
+    return h5_exists(file, path);
+}
+
 static bool keras_weight(void *ctx, const keras_weight_ref *ref, tf_tensor **out) {
     reader *r = ctx;
     char path[1024] = "";
@@ -513,13 +563,25 @@ static bool keras_weight(void *ctx, const keras_weight_ref *ref, tf_tensor **out
         model = auto_path(model, s, (size_t)(strchr(s, '/') - s), path, sizeof path);
     if (!model || !auto_path(model, ref->layer, strlen(ref->layer), path, sizeof path)) return true;
     size_t used = strlen(path);
-    snprintf(path + used, sizeof path - used, "vars/%d", ref->index);
-    int has = h5_exists(r->file, path);
-    if (has == 0) {
-        /* An RNN layer keeps its weights in its cell. */
-        snprintf(path + used, sizeof path - used, "cell/vars/%d", ref->index);
-        has = h5_exists(r->file, path);
+    int64_t index = ref->index;
+    wanted want = split_ref(ref);
+    if (want.dir) {
+        /* A Bidirectional's copies are its forward_layer and backward_layer; ref->index counts
+         * the forward copy's weights first. */
+        bool back = want.dir[0] == 'b';
+        snprintf(path + used, sizeof path - used, "forward_layer/");
+        size_t fwd = strlen(path);
+        for (int k = 0; back && k < 2; k++) { /* the forward copy's own vars, then its cell's */
+            snprintf(path + fwd, sizeof path - fwd, k ? "cell/vars" : "vars");
+            int64_t n = count_links(r->file, path);
+            if (n < 0) return h5_fail("%s%s", r->where, path);
+            index -= n;
+        }
+        if (back) snprintf(path + used, sizeof path - used, "backward_layer/");
+        used = strlen(path);
+        if (index < 0) return true;
     }
+    int has = find_var(r->file, path, sizeof path, used, index);
     if (has < 0) return h5_fail("%s%s", r->where, path);
     return has == 0 || read_tensor(r, r->file, path, path, out);
 }
@@ -700,15 +762,25 @@ static tf_graph *read_in_process(const char *path) {
     return NULL;
 }
 
+unsigned read_keras_file_limit_ms = 10000;
+
+static int64_t now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /* HDF5 1.10 trusts the addresses and sizes a file gives for its heaps and
  * B-trees, and crashes on some damaged files. So a child process reads the
  * file first, as read_in_process does, and reports its error through a pipe;
  * HDF5 reads the same file the same way, so once the child has read it
  * without crashing, this process can. */
 static bool probe(const char *path) {
-    /* A damaged file can also make HDF5 loop: the child gets 10 s plus 1 s per 8 MiB. */
+    /* A damaged file can also make HDF5 loop (its global heap, on a zero-sized object): the
+     * child gets read_keras_file_limit_ms plus 1 s per 8 MiB, then it is killed. */
     struct stat st;
-    unsigned seconds = 10 + (stat(path, &st) == 0 && st.st_size > 0 ? (unsigned)((uint64_t)st.st_size >> 23) : 0);
+    int64_t limit = (int64_t)read_keras_file_limit_ms +
+                    (stat(path, &st) == 0 && st.st_size > 0 ? ((int64_t)st.st_size >> 23) * 1000 : 0);
     int fds[2];
     if (pipe(fds) != 0) {
         kc_error("%s: cannot create a pipe: %s", path, strerror(errno));
@@ -724,8 +796,9 @@ static bool probe(const char *path) {
         signal(SIGFPE, SIG_DFL);
         signal(SIGILL, SIG_DFL);
         signal(SIGABRT, SIG_DFL);
+        /* Should this process be killed while the child loops, the child still ends. */
         signal(SIGALRM, SIG_DFL);
-        alarm(seconds);
+        alarm((unsigned)(limit / 1000) + 2);
         bool ok = read_in_process(path) != NULL;
         const char *msg = ok ? "" : kc_last_error();
         size_t len = strlen(msg);
@@ -742,17 +815,27 @@ static bool probe(const char *path) {
         kc_error("%s: cannot fork: %s", path, strerror(errno));
         return false;
     }
-    char msg[2048];
+    /* The child's message until it closes the pipe (exits), or until the deadline. */
+    char msg[2048], rest[256];
     size_t len = 0;
+    int64_t deadline = now_ms() + limit;
+    bool late = false;
     for (;;) {
-        ssize_t got = read(fds[0], msg + len, sizeof msg - 1 - len);
-        if (got > 0 && (len += (size_t)got) < sizeof msg - 1) continue;
-        if (got < 0 && errno == EINTR) continue;
-        if (got > 0) { /* the buffer is full: drain the rest so the child can finish */
-            char rest[256];
-            while (read(fds[0], rest, sizeof rest) > 0) {}
+        int64_t left = deadline - now_ms();
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int ready = left > 0 ? poll(&pfd, 1, (int)(left < INT32_MAX ? left : INT32_MAX)) : 0;
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) { /* (poll itself cannot fail here but for lack of memory) */
+            late = true;
+            kill(pid, SIGKILL);
+            break;
         }
-        break;
+        /* Past the buffer the rest is drained, so that the child can finish. */
+        bool full = len == sizeof msg - 1;
+        ssize_t got = read(fds[0], full ? rest : msg + len, full ? sizeof rest : sizeof msg - 1 - len);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        if (!full) len += (size_t)got;
     }
     close(fds[0]);
     msg[len] = 0;
@@ -762,16 +845,18 @@ static bool probe(const char *path) {
             kc_error("%s: waiting for the reading process: %s", path, strerror(errno));
             return false;
         }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && len)
+    if (late)
+        kc_error("%s: the file is damaged: reading it did not finish in %.1f s (the HDF5 library loops on it)", path,
+                 (double)limit / 1000);
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && len)
         kc_error("%s", msg);
-    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-        kc_error("%s: the file is damaged: reading it did not finish in %u s (the HDF5 library loops on it)", path,
-                 seconds);
     else if (WIFSIGNALED(status))
         kc_error("%s: the file is damaged: reading it crashed the HDF5 library (signal %d)", path, WTERMSIG(status));
     else
-        kc_error("%s: the file is damaged: reading it stopped the reading process (status %d)", path, status);
+        kc_error("%s: the file is damaged: reading it stopped the reading process (exit status %d)", path,
+                 WEXITSTATUS(status));
     return false;
 }
 

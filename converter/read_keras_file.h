@@ -11,8 +11,9 @@
  *                model.weights.h5, whose weights sit at
  *                layers/<name>/vars/<i>, <name> being the layer's class in
  *                snake case numbered per class (dense, dense_1, ...) within its
- *                model, nested models adding layers/<name>/ levels and RNN cells
- *                a cell/ level.
+ *                model, nested models adding layers/<name>/ levels, RNN cells
+ *                a cell/ level and a Bidirectional's two copies forward_layer/
+ *                and backward_layer/ levels.
  *
  * Which container a file is comes from its first bytes, not its name.
  * Weights are float32 or float16 (widened) datasets of any rank.
@@ -31,5 +32,11 @@
  * archive entry, HDF5 object or layer at fault. HDF5's own error printing is
  * turned off for the process. */
 tf_graph *read_keras_file(const char *path);
+
+/* How long the child process that reads a file first (HDF5 crashes and loops
+ * on some damaged files) may take before the file is called damaged: this
+ * many milliseconds (10000 unless set) plus 1 s per 8 MiB of file. The fuzz
+ * harness lowers it, so that each looping input costs less. */
+extern unsigned read_keras_file_limit_ms;
 
 #endif

@@ -75,6 +75,7 @@ static void test_pb(void) { replay("pb", kf_pb); }
 static void test_tfjs(void) { replay("tfjs", kf_tfjs); }
 static void test_keras(void) { replay("keras", kf_tfjs); } /* fuzz_keras runs kf_tfjs too */
 static void test_savedmodel(void) { replay("savedmodel", kf_savedmodel); }
+static void test_kerasfile(void) { replay("kerasfile", kf_kerasfile); }
 
 /* ---- hostile inputs that are too big to keep as files ------------------------------- */
 
@@ -136,6 +137,7 @@ int main(void) {
     RUN(test_tfjs);
     RUN(test_keras);
     RUN(test_savedmodel);
+    RUN(test_kerasfile);
     RUN(test_many_loops_load_fast);
     return check_summary();
 }

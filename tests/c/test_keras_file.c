@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -112,6 +113,78 @@ static void reads_weights(void) {
     }
 }
 
+/* The data of the Const a Bidirectional's copy ("forward_", "backward_") has
+ * for its weight `w`: "bidirectional/forward_lstm/kernel" (or, from a Keras 3
+ * config, which names the copy forward_lstm already, ".../forward_forward_lstm/kernel"). */
+static const float *copy_weight(const tf_graph *g, const char *dir, const char *w) {
+    char prefix[64], suffix[64];
+    snprintf(prefix, sizeof prefix, "bidirectional/%s", dir);
+    snprintf(suffix, sizeof suffix, "_lstm/%s", w);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const char *n = g->nodes[i].name;
+        size_t len = strlen(n);
+        if (strcmp(g->nodes[i].op, "Const") == 0 && strncmp(n, prefix, strlen(prefix)) == 0 &&
+            len > strlen(suffix) && strcmp(n + len - strlen(suffix), suffix) == 0)
+            return gb_const_data(g, n);
+    }
+    return NULL;
+}
+
+/* bi_rnn's Bidirectional(LSTM): each copy's kernel, recurrent_kernel and bias
+ * are read from the copy's own datasets (forward_lstm/lstm_cell/... in the
+ * .h5 files, forward_layer/cell/vars/i and backward_layer/cell/vars/i in the
+ * .keras), compared with keras2.h5's datasets. Also with the weight_names
+ * listed backward copy first, where names decide. */
+static void reads_bidirectional_weights(void) {
+    static const char *const dirs[2] = {"forward_", "backward_"}, *const ws[3] = {"kernel", "recurrent_kernel", "bias"};
+    static const hsize_t counts[3] = {4 * 20, 5 * 20, 20};
+    float want[2][3][5 * 20];
+    hid_t f = H5Fopen(FIXTURES "bi_rnn/keras2.h5", H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0);
+    if (f < 0) return;
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < 3; k++) {
+            char name[160];
+            snprintf(name, sizeof name, "model_weights/bidirectional/bidirectional/%slstm/lstm_cell/%s:0", dirs[d], ws[k]);
+            hid_t ds = H5Dopen2(f, name, H5P_DEFAULT), space = ds >= 0 ? H5Dget_space(ds) : -1;
+            CHECK(space >= 0 && (hsize_t)H5Sget_simple_extent_npoints(space) == counts[k] &&
+                  H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, want[d][k]) >= 0);
+            if (space >= 0) H5Sclose(space);
+            if (ds >= 0) H5Dclose(ds);
+        }
+    H5Fclose(f);
+
+    /* keras2.h5 with weight_names reordered: backward copy's three, then the forward's. */
+    const char *reordered = copy_fixture(FIXTURES "bi_rnn/keras2.h5", "bi_reordered.h5");
+    f = H5Fopen(reordered, H5F_ACC_RDWR, H5P_DEFAULT);
+    enum { LEN = 64 };
+    char names[6][LEN] = {{0}};
+    for (int i = 0; i < 6; i++)
+        snprintf(names[i], LEN, "bidirectional/%slstm/lstm_cell/%s:0", dirs[i < 3], ws[i % 3]);
+    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate_simple(1, (hsize_t[]){6}, NULL);
+    H5Tset_size(type, LEN);
+    CHECK(f >= 0 && H5Adelete_by_name(f, "model_weights/bidirectional", "weight_names", H5P_DEFAULT) >= 0);
+    hid_t a = H5Acreate_by_name(f, "model_weights/bidirectional", "weight_names", type, space, H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(a >= 0 && H5Awrite(a, type, names) >= 0);
+    H5Aclose(a), H5Sclose(space), H5Tclose(type), H5Fclose(f);
+
+    const char *const files[] = {FIXTURES "bi_rnn/keras2.h5", FIXTURES "bi_rnn/keras3.h5", FIXTURES "bi_rnn/keras3.keras",
+                                 reordered};
+    for (int i = 0; i < 4; i++) {
+        tf_graph *g = read_keras_file(files[i]);
+        if (!g) fprintf(stderr, "  %s\n", kc_last_error());
+        CHECK(g);
+        for (int d = 0; g && d < 2; d++)
+            for (int k = 0; k < 3; k++) {
+                const float *got = copy_weight(g, dirs[d], ws[k]);
+                if (!got || memcmp(got, want[d][k], counts[k] * sizeof(float)) != 0)
+                    fprintf(stderr, "  %s: %s%s differs\n", files[i], dirs[d], ws[k]), check_failures++;
+            }
+        tf_graph_free(g);
+    }
+}
+
 /* Replaces a dataset of an .h5 by one of `type` holding `data` in `shape`. */
 static void replace_dataset(const char *file, const char *name, hid_t type, int rank, const hsize_t *dims,
                             const void *data) {
@@ -198,6 +271,22 @@ static void damaged_h5(void) {
     free(data);
 }
 
+/* A file on which HDF5 loops (found by fuzz_kerasfile: a variable-length
+ * string attribute whose global heap collection makes HDF5 1.10 go round
+ * forever): the reading child is killed at the limit, and the error says so. */
+static void looping_h5(void) {
+    const char *p = copy_fixture("tests/fuzz/regressions/kerasfile/h5-global-heap-loop-slow-unit-342bef31", "loops.h5");
+    unsigned saved = read_keras_file_limit_ms;
+    read_keras_file_limit_ms = 300;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    EXPECT_FAIL(p, "reading it did not finish in 0.3 s (the HDF5 library loops on it)");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(seconds >= 0.3 && seconds < 5);
+    read_keras_file_limit_ms = saved;
+}
+
 static void h5_attr_delete(const char *file, const char *obj, const char *attr) {
     hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
     CHECK(f >= 0 && H5Adelete_by_name(f, obj, attr, H5P_DEFAULT) >= 0);
@@ -256,6 +345,20 @@ static void wrong_weights_h5(void) {
     int32_t n[16] = {0};
     replace_dataset(p, "model_weights/hidden/hidden/bias:0", H5T_NATIVE_INT32, 1, (hsize_t[]){16}, n);
     EXPECT_FAIL(p, "model_weights/hidden/hidden/bias:0", "must be float32 or float16");
+}
+
+/* A recurrent layer's weights missing or of the wrong shape: the error names
+ * the layer and the dataset or the shape. */
+static void wrong_rnn_weights(void) {
+    const char *p = copy_fixture(FIXTURES "bi_rnn/keras2.h5", "bi_no_rec.h5");
+    h5_unlink(p, "model_weights/bidirectional/bidirectional/backward_lstm/lstm_cell/recurrent_kernel:0");
+    EXPECT_FAIL(p, "layer 'bidirectional' (Bidirectional)", "backward_lstm/lstm_cell/recurrent_kernel:0");
+
+    /* A reset_after=false GRU's bias in a reset_after=true GRU. */
+    p = copy_fixture(FIXTURES "text_rnn/keras3.h5", "gru_bias.h5");
+    float bias[15] = {0};
+    replace_dataset(p, "model_weights/gru/gru/gru_cell/bias", H5T_NATIVE_FLOAT, 1, (hsize_t[]){15}, bias);
+    EXPECT_FAIL(p, "layer 'gru' (GRU)", "weight 'bias' has shape [15], expected [2,15]");
 }
 
 /* ---- damaged .keras ------------------------------------------------------------------ */
@@ -379,10 +482,13 @@ int main(void) {
         return 1;
     }
     RUN(reads_weights);
+    RUN(reads_bidirectional_weights);
     RUN(widens_float16);
     RUN(damaged_h5);
+    RUN(looping_h5);
     RUN(missing_parts_h5);
     RUN(wrong_weights_h5);
+    RUN(wrong_rnn_weights);
     RUN(damaged_keras);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tdir);

@@ -3,22 +3,37 @@
 
 #include "fuzz_targets.h"
 
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "convert.h"
+#include "diag.h"
 #include "format.h"
 #include "kn.h"
 #include "model.h"
 #include "ops/params.h"
+#include "read_keras_file.h"
 #include "read_pb.h"
 #include "read_savedmodel.h"
 #include "read_tfjs.h"
 #include "writer.h"
+
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define KF_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KF_ASAN 1
+#endif
+#endif
+#ifdef KF_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 /* What one run may cost at most: each step's FLOPs plus KF_STEP_COST, times the
  * iteration caps of the loops around it (loops nest; the loader checked that). */
@@ -134,6 +149,7 @@ void kf_pb(const uint8_t *data, size_t size) {
 static char tmp_dir[64];
 static const char *const savedmodel_files[] = {"saved_model.pb", "variables/variables.index",
                                                "variables/variables.data-00000-of-00001"};
+static const char *const keras_files[] = {"model.h5", "model.keras"};
 
 static void file_path(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", tmp_dir, name); }
 
@@ -149,6 +165,10 @@ static void remove_files(void) {
     }
     for (size_t i = 0; i < sizeof savedmodel_files / sizeof *savedmodel_files; i++) {
         file_path(path, sizeof path, savedmodel_files[i]);
+        unlink(path);
+    }
+    for (size_t i = 0; i < sizeof keras_files / sizeof *keras_files; i++) {
+        file_path(path, sizeof path, keras_files[i]);
         unlink(path);
     }
 }
@@ -229,6 +249,82 @@ void kf_savedmodel(const uint8_t *data, size_t size) {
     if (g) {
         convert_and_run(g);
         tf_graph_free(g);
+    }
+    remove_files();
+}
+
+static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
+
+/* Sets the CRC-32 of each central directory entry of a stored zip entry to
+ * that of its data (located as zip.c does: the local header at the entry's
+ * offset, then the central directory's compressed size). */
+static void fix_stored_crcs(uint8_t *z, size_t size) {
+    for (size_t c = 0; c + 46 <= size; c++) {
+        if (memcmp(z + c, "PK\1\2", 4) != 0 || le16(z + c + 10) != 0) continue;
+        size_t local = le32(z + c + 42), n = le32(z + c + 20);
+        if (local > size || size - local < 30 || memcmp(z + local, "PK\3\4", 4) != 0) continue;
+        size_t start = local + 30 + le16(z + local + 26) + le16(z + local + 28);
+        if (start > size || size - start < n) continue;
+        uint32_t crc = (uint32_t)crc32(0, z + start, (uInt)n);
+        for (int k = 0; k < 4; k++) z[c + 16 + k] = (uint8_t)(crc >> 8 * k);
+    }
+}
+
+#ifdef KF_ASAN
+static pid_t harness_pid;
+
+/* Whether stack frame #1 of the first stack in `from` (an ASan report or part of one) is in libhdf5. */
+static bool frame1_in_hdf5(const char *from) {
+    const char *f = from ? strstr(from, "#1 ") : NULL, *eol = f ? strchr(f, '\n') : NULL;
+    const char *lib = f ? strstr(f, "libhdf5") : NULL;
+    return lib && (!eol || lib < eol);
+}
+
+/* ASan's report callback: see KF_HDF5_REPORT_EXIT. The access is frame #1 (frame #0 is the
+ * interceptor), the allocation the "allocated by" stack's #1 (#0 is malloc). */
+static void on_asan_report(const char *report) {
+    if (getpid() != harness_pid && frame1_in_hdf5(report) && frame1_in_hdf5(strstr(report, "allocated by thread")))
+        _exit(KF_HDF5_REPORT_EXIT);
+}
+#endif
+
+void kf_kerasfile(const uint8_t *data, size_t size) {
+    make_dir();
+#ifdef KF_ASAN
+    if (!harness_pid) {
+        harness_pid = getpid();
+        __asan_set_error_report_callback(on_asan_report);
+    }
+#endif
+    bool zip = size >= 4 && memcmp(data, "PK\3\4", 4) == 0;
+    uint8_t *bytes = malloc(size ? size : 1);
+    if (!bytes) return;
+    if (size) memcpy(bytes, data, size);
+    if (zip) fix_stored_crcs(bytes, size);
+    const char *name = keras_files[zip];
+    write_file(name, bytes, size);
+    free(bytes);
+    char path[128];
+    file_path(path, sizeof path, name);
+    read_keras_file_limit_ms = KF_KERAS_READ_MS; /* HDF5 loops on some inputs: each costs this */
+    tf_graph *g = read_keras_file(path);
+    if (g) {
+        convert_and_run(g);
+        tf_graph_free(g);
+    } else {
+        /* Not a crash (a signal) nor the child's own exit: a sanitizer in the child reported, on stderr. */
+        char hdf5s[64];
+        snprintf(hdf5s, sizeof hdf5s, "(exit status %d)", KF_HDF5_REPORT_EXIT);
+        if (strstr(kc_last_error(), "stopped the reading process") && !strstr(kc_last_error(), hdf5s)) {
+            fprintf(stderr, "fuzz: %s\n", kc_last_error());
+            abort();
+        }
+    }
+    ssize_t open_ids = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    if (open_ids != 0) {
+        fprintf(stderr, "fuzz: reading the Keras file left %zd HDF5 objects open\n", open_ids);
+        abort();
     }
     remove_files();
 }

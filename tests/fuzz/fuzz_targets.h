@@ -51,4 +51,21 @@ void kf_tfjs(const uint8_t *data, size_t size);
  * converted and run like kf_pb. */
 void kf_savedmodel(const uint8_t *data, size_t size);
 
+/* A Keras model file: written to a private temporary directory as model.keras
+ * if it starts like a zip ("PK\3\4"), else as model.h5, then read with
+ * read_keras_file (which reads it first in a forked child: a crash there, or a
+ * read longer than KF_KERAS_READ_MS, HDF5's as much as ours, is a named
+ * error) and converted and run like kf_pb. The CRC-32 in the central
+ * directory of each stored zip entry is first set to match its bytes, so that
+ * mutations reach the HDF5 file and the config behind the check. Two things
+ * abort, as bugs: the child stopped other than by a signal or its own exit (a
+ * sanitizer report in the child), and HDF5 objects left open after reading.
+ * Under ASan, a report in the child of HDF5 reading memory HDF5 allocated
+ * (through a libc function ASan intercepts: HDF5 1.10 over-reads damaged
+ * attribute names) ends the child with exit status KF_HDF5_REPORT_EXIT
+ * instead: HDF5's bug, which the child is there to contain. */
+#define KF_KERAS_READ_MS 500
+#define KF_HDF5_REPORT_EXIT 86
+void kf_kerasfile(const uint8_t *data, size_t size);
+
 #endif

@@ -5,6 +5,7 @@
 //   OUT/keras/   tfjs layers models (Keras configs), the same way, for fuzz_keras
 //   OUT/pb/      the graph models as frozen GraphDefs (tests/tools/tfjs_to_pb.mjs)
 //   OUT/savedmodel/  SavedModels: saved_model.pb, checkpoint index and data after markers
+//   OUT/kerasfile/   the Keras .h5 and .keras files of tests/fixtures/keras (tests/setup.sh)
 //   OUT/bundle/  all of them converted by KILN_CONVERT
 // The models are small graphs written here to cover the lowerings, the Keras layers and the
 // readers' attr, tensor and weight encodings, plus every real model of tests/fixtures/models and
@@ -437,7 +438,8 @@ function pruneLayersModel(model, dir, n) {
 
 // ---- writing -----------------------------------------------------------------------------------
 
-for (const t of ['tfjs', 'pb', 'bundle', 'keras', 'savedmodel']) fs.mkdirSync(path.join(out, t), { recursive: true });
+const TARGETS = ['tfjs', 'pb', 'bundle', 'keras', 'savedmodel', 'kerasfile'];
+for (const t of TARGETS) fs.mkdirSync(path.join(out, t), { recursive: true });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-seeds-'));
 const quiet = { stdio: ['ignore', 'ignore', 'pipe'] };
 
@@ -517,5 +519,16 @@ for (const id of fs.readdirSync(fixtures).sort()) {
   for (const name of Object.keys(savedModels)) seed(name, writeSavedModel(tmp, name).dir);
 }
 
+// Keras files as fuzz_kerasfile reads them: each model's .h5 and .keras files as they are
+// (whole: the smallest are 18 KiB, most of it HDF5's own structure), one bundle per model.
+{
+  const keras = path.join(root, 'tests/fixtures/keras'), manifest = path.join(keras, 'MANIFEST.json');
+  if (!fs.existsSync(manifest)) console.warn(`seeds: no ${manifest}: no kerasfile seeds (run tests/setup.sh)`);
+  for (const [id, spec] of Object.entries(fs.existsSync(manifest) ? JSON.parse(fs.readFileSync(manifest, 'utf8')) : {})) {
+    for (const file of spec.files) fs.copyFileSync(path.join(keras, id, file), path.join(out, 'kerasfile', `${id}-${file}`));
+    convert(`keras-${id}`, path.join(keras, id, spec.files[0]));
+  }
+}
+
 fs.rmSync(tmp, { recursive: true, force: true });
-for (const t of ['tfjs', 'pb', 'bundle', 'keras', 'savedmodel']) console.log(`seeds: ${t}: ${fs.readdirSync(path.join(out, t)).length} inputs`);
+for (const t of TARGETS) console.log(`seeds: ${t}: ${fs.readdirSync(path.join(out, t)).length} inputs`);

@@ -3,7 +3,8 @@
 // time loop becomes a Kiln loop) and run by kiln-run at batch 2: every output within
 // 1e-4 * max(1, max|ref|) of tfjs' predict. tfjs has no GRU with reset_after=true (Keras 2 and
 // 3's default), so that model is a tfjs GRU whose config and bias are rewritten, and its
-// reference is computed below from the Keras equations in plain JS. One model also runs in wasm.
+// reference is computed from the Keras equations in plain JS (gruResetAfter in
+// tests/tools/keras_models.mjs). One model also runs in wasm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { kilnBin, readNpy, safeName, seededData, tf, writeNpy } from '../tools/common.mjs';
-import { expectClose, randomizeWeights, saveModel } from '../tools/keras_models.mjs';
+import { expectClose, gruResetAfter, randomizeWeights, saveModel } from '../tools/keras_models.mjs';
 import { load } from '../../js/kiln.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-keras-rnn-'));
@@ -137,36 +138,6 @@ for (const [id, make] of Object.entries(MODELS)) {
 }
 
 // ---- GRU with reset_after=true (Keras 2 and 3's default; bias [2, 3*units]) ----
-
-const sigmoid = (v) => 1 / (1 + Math.exp(-v));
-
-// Keras' GRUCell with reset_after: for each step, x·W + b_in and h·U + b_rec split into z, r, h
-// parts; z = σ(xz + hz), r = σ(xr + hr), hh = tanh(xh + r * hh_rec), h = z*h + (1-z)*hh.
-function gruResetAfter(x, [batch, steps, feat], W, U, bias, units) {
-  const g = 3 * units;
-  const out = new Float64Array(batch * units);
-  for (let b = 0; b < batch; b++) {
-    let h = new Float64Array(units);
-    for (let t = 0; t < steps; t++) {
-      const xp = new Float64Array(g), hp = new Float64Array(g);
-      for (let j = 0; j < g; j++) {
-        xp[j] = bias[j];
-        hp[j] = bias[g + j];
-        for (let i = 0; i < feat; i++) xp[j] += x[(b * steps + t) * feat + i] * W[i * g + j];
-        for (let i = 0; i < units; i++) hp[j] += h[i] * U[i * g + j];
-      }
-      const next = new Float64Array(units);
-      for (let j = 0; j < units; j++) {
-        const z = sigmoid(xp[j] + hp[j]), r = sigmoid(xp[units + j] + hp[units + j]);
-        const hh = Math.tanh(xp[2 * units + j] + r * hp[2 * units + j]);
-        next[j] = z * h[j] + (1 - z) * hh;
-      }
-      h = next;
-    }
-    out.set(h, b * units);
-  }
-  return out;
-}
 
 test('GRU reset_after=true: kiln-run matches the Keras equations', async () => {
   const units = 4, shape = [BATCH, 6, 3];

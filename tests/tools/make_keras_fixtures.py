@@ -7,17 +7,25 @@ TensorFlow or Keras (python3-h5py and numpy only).
 For each model (mlp: a Sequential Dense/BatchNormalization/Dropout MLP; cnn: a functional CNN
 with Conv2D, DepthwiseConv2D, SeparableConv2D, MaxPooling2D, Add, Concatenate,
 GlobalAveragePooling2D and a softmax Dense; nested: a functional model calling a nested
-Sequential and a nested functional model), OUT_DIR/<model>/ gets, with the same seeded weights:
+Sequential and a nested functional model; text_rnn: a Sequential of int ids -> Embedding ->
+LSTM (all steps) -> GRU (reset_after, Keras' default) -> Dense; bi_rnn: a functional
+Bidirectional(LSTM) -> SimpleRNN -> Dense), OUT_DIR/<model>/ gets, with the same seeded weights:
 
   keras2.h5     tf.keras 2 (legacy HDF5): root attrs model_config / keras_version / backend,
-                weights in model_weights/<layer>/ named by the weight_names attr ("dense/kernel:0");
+                weights in model_weights/<layer>/ named by the weight_names attr ("dense/kernel:0";
+                a recurrent layer's are its cell's, "lstm/lstm_cell/kernel:0", a Bidirectional's
+                its two copies', "bidirectional/forward_lstm/lstm_cell/kernel:0");
   keras3.h5     Keras 3's legacy HDF5: the same container, weight names are variable paths
-                ("dense/kernel", "block/b_dense/kernel" inside nested models), Keras 3 config;
+                ("dense/kernel", "block/b_dense/kernel" inside nested models,
+                "lstm/lstm_cell/kernel"), Keras 3 config;
   keras3.keras  Keras 3's zip: metadata.json, config.json and model.weights.h5 with the weights at
-                layers/<snake_case class name>[_k]/vars/<i> (saving_lib's naming), stored entries;
+                layers/<snake_case class name>[_k]/vars/<i> (saving_lib's naming; a recurrent
+                layer's at .../cell/vars/<i>, a Bidirectional's at .../forward_layer/cell/vars/<i>
+                and .../backward_layer/cell/vars/<i>), stored entries;
   tfjs/         the same model as a tfjs layers model (the Keras 2 config plus a weights
                 manifest and weights.bin), which the tests run with @tensorflow/tfjs as the
-                reference.
+                reference (tfjs has no GRU with reset_after: the tests compute those layers from
+                the Keras equations).
 
 cnn/keras3_deflate.keras is keras3.keras re-packed with deflate (as zip tools write it), and
 bad/bomb.keras a zip whose model.weights.h5 inflates 64 MiB of zeros from ~64 KiB.
@@ -68,8 +76,9 @@ def conv_common(kernel, padding, activation, k3):
             "activity_regularizer": None, "bias_constraint": None}
 
 
-def layer_config(cls, name, spec, k3):
-    """The layer's "config" dict as Keras 2 (k3=False) or Keras 3 writes it."""
+def layer_config(cls, name, spec, k3, full=False):
+    """The layer's "config" dict as Keras 2 (k3=False) or Keras 3 writes it (full: as in .keras
+    configs, nested objects with their module)."""
     c = {"name": name, "trainable": True, "dtype": dtype_of(k3)}
     if cls == "Dense":
         c.update(dense_config(spec["units"], spec["activation"], k3))
@@ -106,42 +115,135 @@ def layer_config(cls, name, spec, k3):
         c.update({"axis": -1})
     elif cls == "Add":
         pass
+    elif cls == "Embedding":
+        c.update({"input_dim": spec["input_dim"], "output_dim": spec["output_dim"],
+                  "embeddings_initializer": initializer("RandomUniform", k3, minval=-0.05, maxval=0.05, seed=None),
+                  "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
+                  "mask_zero": False})
+        if not k3:
+            c["input_length"] = None
+    elif cls in RNN_GATES:
+        c.update(rnn_config(cls, spec, k3))
+    elif cls == "Bidirectional":
+        # Keras 2 keeps the wrapped layer's own config (the copies are named forward_<name> and
+        # backward_<name> when built); Keras 3 writes both copies, already named so.
+        wcls, wname, wspec = spec["layer"]
+        c["merge_mode"] = spec.get("merge_mode", "concat")
+        if k3:
+            c["layer"] = nested_layer(wcls, layer_config(wcls, "forward_" + wname, wspec, k3, full), full)
+            c["backward_layer"] = nested_layer(
+                wcls, layer_config(wcls, "backward_" + wname, {**wspec, "go_backwards": True}, k3, full), full)
+        else:
+            c["layer"] = nested_layer(wcls, layer_config(wcls, wname, wspec, k3), False)
     else:
         raise ValueError(cls)
     return c
 
 
-def input_config(name, shape, k3):
+# Gates per recurrent class (the kernel has units * gates columns), and Keras' names of its cell.
+RNN_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+RNN_CELL = {"LSTM": "lstm_cell", "GRU": "gru_cell", "SimpleRNN": "simple_rnn_cell"}
+
+
+def rnn_config(cls, spec, k3):
+    c = {"return_sequences": spec.get("return_sequences", False), "return_state": False,
+         "go_backwards": spec.get("go_backwards", False), "stateful": False, "unroll": False,
+         "units": spec["units"], "activation": spec.get("activation", "tanh"), "use_bias": True,
+         "kernel_initializer": initializer("GlorotUniform", k3),
+         "recurrent_initializer": initializer("Orthogonal", k3, gain=1.0, seed=None),
+         "bias_initializer": initializer("Zeros", k3),
+         "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
+         "activity_regularizer": None, "kernel_constraint": None, "recurrent_constraint": None,
+         "bias_constraint": None, "dropout": 0.0, "recurrent_dropout": 0.0}
+    if cls != "SimpleRNN":
+        c["recurrent_activation"] = "sigmoid"
+    if cls == "LSTM":
+        c["unit_forget_bias"] = True
+    if cls == "GRU":
+        c["reset_after"] = spec.get("reset_after", True)
     if k3:
-        return {"batch_shape": [None, *shape], "dtype": "float32", "sparse": False, "name": name}
-    return {"batch_input_shape": [None, *shape], "dtype": "float32", "sparse": False, "ragged": False, "name": name}
+        c.update({"zero_output_for_mask": False, "seed": None})
+    else:
+        c["time_major"] = False
+        if cls != "SimpleRNN":
+            c["implementation"] = 2
+    return c
 
 
-# Weights of each class in Keras order (trainable, then non-trainable), with Keras 2's and
-# Keras 3's names (Keras 3 calls DepthwiseConv2D's kernel "kernel").
+def nested_layer(cls, config, full):
+    """A layer inside another layer's config (a Bidirectional's): {"class_name", "config"}, in
+    .keras configs with the module and registered name too."""
+    entry = {"class_name": cls, "config": config}
+    return {"module": "keras.layers", **entry, "registered_name": None} if full else entry
+
+
+def input_config(name, shape, k3, dtype="float32"):
+    if k3:
+        return {"batch_shape": [None, *shape], "dtype": dtype, "sparse": False, "name": name}
+    return {"batch_input_shape": [None, *shape], "dtype": dtype, "sparse": False, "ragged": False, "name": name}
+
+
+def input_dtype(model, name):
+    return model.get("dtypes", {}).get(name, "float32")
+
+
+# Weights of each class in Keras order (trainable, then non-trainable), each a dict: "k2" and
+# "k3" its name below the layer in Keras 2 and Keras 3 (Keras 3 calls DepthwiseConv2D's kernel
+# "kernel"), "tfjs" tfjs' name, "store" the .keras group below the layer that holds it as
+# vars/<i>, "shape", "trainable".
+def weight(k2, shape, k3=None, tfjs=None, store="vars", trainable=True):
+    return {"k2": k2, "k3": k3 or k2, "tfjs": tfjs or k2, "store": store, "shape": shape, "trainable": trainable}
+
+
+def rnn_weights(cls, spec, in_ch, copy=None):
+    """A recurrent layer's kernel, recurrent_kernel and bias, which are its cell's: named
+    "<cell>/kernel" in Keras, "kernel" in tfjs, at cell/vars in .keras; in a Bidirectional,
+    copy is (the copy's name, its attribute): "forward_lstm/lstm_cell/kernel" in Keras,
+    "forward_lstm/kernel" in tfjs, at forward_layer/cell/vars in .keras."""
+    u, g = spec["units"], spec["units"] * RNN_GATES[cls]
+    bias = [2, g] if cls == "GRU" and spec.get("reset_after", True) else [g]
+    keras, store = RNN_CELL[cls] + "/", "cell/vars"
+    if copy:
+        keras, store = f"{copy[0]}/{keras}", f"{copy[1]}/{store}"
+    tfjs = f"{copy[0]}/" if copy else ""
+    return [weight(keras + n, shape, tfjs=tfjs + n, store=store)
+            for n, shape in (("kernel", [in_ch, g]), ("recurrent_kernel", [u, g]), ("bias", bias))]
+
+
 def weight_specs(cls, spec, in_ch):
     if cls == "Dense":
-        return [("kernel", "kernel", [in_ch, spec["units"]], True), ("bias", "bias", [spec["units"]], True)]
+        return [weight("kernel", [in_ch, spec["units"]]), weight("bias", [spec["units"]])]
     if cls == "BatchNormalization":
-        return [("gamma", "gamma", [in_ch], True), ("beta", "beta", [in_ch], True),
-                ("moving_mean", "moving_mean", [in_ch], False), ("moving_variance", "moving_variance", [in_ch], False)]
+        return [weight("gamma", [in_ch]), weight("beta", [in_ch]),
+                weight("moving_mean", [in_ch], trainable=False), weight("moving_variance", [in_ch], trainable=False)]
     if cls == "Conv2D":
         k = spec["kernel"]
-        return [("kernel", "kernel", [k, k, in_ch, spec["filters"]], True), ("bias", "bias", [spec["filters"]], True)]
+        return [weight("kernel", [k, k, in_ch, spec["filters"]]), weight("bias", [spec["filters"]])]
     if cls == "DepthwiseConv2D":
         k = spec["kernel"]
-        return [("depthwise_kernel", "kernel", [k, k, in_ch, 1], True), ("bias", "bias", [in_ch], True)]
+        return [weight("depthwise_kernel", [k, k, in_ch, 1], k3="kernel"), weight("bias", [in_ch])]
     if cls == "SeparableConv2D":
         k = spec["kernel"]
-        return [("depthwise_kernel", "depthwise_kernel", [k, k, in_ch, 1], True),
-                ("pointwise_kernel", "pointwise_kernel", [1, 1, in_ch, spec["filters"]], True),
-                ("bias", "bias", [spec["filters"]], True)]
+        return [weight("depthwise_kernel", [k, k, in_ch, 1]),
+                weight("pointwise_kernel", [1, 1, in_ch, spec["filters"]]), weight("bias", [spec["filters"]])]
+    if cls == "Embedding":
+        return [weight("embeddings", [spec["input_dim"], spec["output_dim"]])]
+    if cls in RNN_GATES:
+        return rnn_weights(cls, spec, in_ch)
+    if cls == "Bidirectional":
+        wcls, wname, wspec = spec["layer"]
+        return (rnn_weights(wcls, wspec, in_ch, ("forward_" + wname, "forward_layer")) +
+                rnn_weights(wcls, wspec, in_ch, ("backward_" + wname, "backward_layer")))
     return []
 
 
 def out_channels(cls, spec, in_ch):
-    if cls in ("Dense",):
+    if cls == "Dense" or cls in RNN_GATES:
         return spec["units"]
+    if cls == "Bidirectional":
+        return 2 * spec["layer"][2]["units"]
+    if cls == "Embedding":
+        return spec["output_dim"]
     if cls in ("Conv2D", "SeparableConv2D"):
         return spec["filters"]
     return in_ch
@@ -190,6 +292,23 @@ NESTED = {"kind": "Functional", "name": "nested", "inputs": [("x", [6])], "layer
 ], "outputs": ["final", "head"]}
 
 
+# Recurrent models. text_rnn's GRU has reset_after=True (Keras 2 and 3's default), which tfjs
+# lacks. Keras names layers after their class: lstm, gru, bidirectional, ...
+TEXT_RNN = {"kind": "Sequential", "name": "text_rnn", "inputs": [("ids", [9])], "dtypes": {"ids": "int32"},
+            "vocab": 20, "layers": [
+    ("Embedding", "embedding", {"input_dim": 20, "output_dim": 6}, []),
+    ("LSTM", "lstm", {"units": 8, "return_sequences": True}, []),
+    ("GRU", "gru", {"units": 5, "reset_after": True}, []),
+    ("Dense", "dense", {"units": 3, "activation": "softmax"}, []),
+], "outputs": ["dense"]}
+
+BI_RNN = {"kind": "Functional", "name": "bi_rnn", "inputs": [("x", [7, 4])], "layers": [
+    ("Bidirectional", "bidirectional", {"layer": ("LSTM", "lstm", {"units": 5, "return_sequences": True})}, ["x"]),
+    ("SimpleRNN", "simple_rnn", {"units": 4}, ["bidirectional"]),
+    ("Dense", "dense", {"units": 2, "activation": "linear"}, ["simple_rnn"]),
+], "outputs": ["dense", "bidirectional"]}
+
+
 def layer_list(model):
     """The layers as Keras lists them: for a Sequential its layers, for a functional model its
     InputLayers first, then the layers."""
@@ -213,6 +332,11 @@ def shapes(model):
             sh[name] = [x[0] // 2, x[1] // 2, x[2]]
         elif cls == "GlobalAveragePooling2D":
             sh[name] = [x[-1]]
+        elif cls == "Embedding":
+            sh[name] = [*x, spec["output_dim"]]
+        elif cls in RNN_GATES or cls == "Bidirectional":
+            rs = (spec["layer"][2] if cls == "Bidirectional" else spec).get("return_sequences", False)
+            sh[name] = [*x[:-1], out_channels(cls, spec, x[-1])] if rs else [out_channels(cls, spec, x[-1])]
         else:
             sh[name] = [*x[:-1], out_channels(cls, spec, x[-1])]
         prev = name
@@ -233,9 +357,9 @@ def make_weights(model, rng, table=None):
             make_weights(spec, rng, table)
         else:
             ws = []
-            for k2, k3, shape, trainable in weight_specs(cls, spec, sh[src][-1]):
-                lo, hi = (0.5, 1.5) if k2 == "moving_variance" else (-1.0, 1.0)
-                ws.append((k2, k3, rng.uniform(lo, hi, size=shape).astype(np.float32), trainable))
+            for w in weight_specs(cls, spec, sh[src][-1]):
+                lo, hi = (0.5, 1.5) if w["k2"] == "moving_variance" else (-1.0, 1.0)
+                ws.append({**w, "arr": rng.uniform(lo, hi, size=w["shape"]).astype(np.float32)})
             if ws:
                 table[(model["name"], name)] = ws
         prev = name
@@ -253,9 +377,9 @@ def model_weights_in_order(model, weights, path_prefix, k3):
             train += [w for w in inner if w[2]]
             frozen += [w for w in inner if not w[2]]
             continue
-        for k2n, k3n, arr, trainable in weights.get((model["name"], name), []):
-            full = f"{path_prefix}{name}/{k3n}" if k3 else f"{name}/{k2n}:0"
-            (train if trainable else frozen).append((full, arr, trainable))
+        for w in weights.get((model["name"], name), []):
+            full = f"{path_prefix}{name}/{w['k3']}" if k3 else f"{name}/{w['k2']}:0"
+            (train if w["trainable"] else frozen).append((full, w["arr"], w["trainable"]))
     return train + frozen
 
 
@@ -299,7 +423,7 @@ def model_config(model, flavor):
     layers = []
     for cls, name, spec, inbound in layer_list(model):
         if cls == "InputLayer":
-            layers.append(wrap(cls, name, input_config(name, spec["shape"], k3), []))
+            layers.append(wrap(cls, name, input_config(name, spec["shape"], k3, input_dtype(model, name)), []))
         elif cls == "Model":
             inner = model_config(spec, flavor)
             entry = wrap(spec["kind"], name, inner["config"], inbound, module="keras")
@@ -307,11 +431,11 @@ def model_config(model, flavor):
                 entry["registered_name"] = "Functional"
             layers.append(entry)
         else:
-            layers.append(wrap(cls, name, layer_config(cls, name, spec, k3), inbound))
+            layers.append(wrap(cls, name, layer_config(cls, name, spec, k3, full), inbound))
     if model["kind"] == "Sequential":
         # Keras 2 and 3 both list the InputLayer first in a Sequential config.
         (iname, ishape), = model["inputs"]
-        first = {"class_name": "InputLayer", "config": input_config(iname, ishape, k3)}
+        first = {"class_name": "InputLayer", "config": input_config(iname, ishape, k3, input_dtype(model, iname))}
         if full:
             first = {"module": "keras.layers", **first, "registered_name": None}
         config = {"name": model["name"], "layers": [first, *layers]}
@@ -357,8 +481,8 @@ def write_h5(path, model, weights, k3):
                 prefix = spec["name"] + "/" if k3 and spec["kind"] == "Sequential" else ""
                 ws = model_weights_in_order(spec, weights, prefix, k3)
             else:
-                ws = [((f"{name}/{k3n}" if k3 else f"{name}/{k2n}:0"), arr)
-                      for k2n, k3n, arr, _ in weights.get((model["name"], name), [])]
+                ws = [((f"{name}/{w['k3']}" if k3 else f"{name}/{w['k2']}:0"), w["arr"])
+                      for w in weights.get((model["name"], name), [])]
             save_names(g, "weight_names", [w[0] for w in ws])
             for n, arr, *_ in ws:
                 g.create_dataset(n, data=arr)
@@ -390,12 +514,23 @@ def write_state(f, path, model, weights):
         if cls == "Model":
             write_state(f, lp, spec, weights)
             continue
-        g = f.create_group(lp + "vars")
-        for i, (_, _, arr, _) in enumerate(weights.get((model["name"], name), [])):
-            g[str(i)] = arr
-        if cls == "Dropout":
-            # Keras 3's Dropout draws from a SeedGenerator, which saves its state too.
-            f.create_group(lp + "seed_generator/vars")["0"] = np.array([1337, 0], dtype=np.uint32)
+        # Every saveable gets its vars group, empty or not: the layer, a recurrent layer's cell,
+        # a Bidirectional's two copies (forward_layer, backward_layer) and their cells.
+        stores = {"vars": []}
+        if cls in RNN_GATES:
+            stores["cell/vars"] = []
+        if cls == "Bidirectional":
+            for copy in ("forward_layer", "backward_layer"):
+                stores[copy + "/vars"], stores[copy + "/cell/vars"] = [], []
+        for w in weights.get((model["name"], name), []):
+            stores[w["store"]].append(w["arr"])
+        for store, arrs in stores.items():
+            g = f.create_group(lp + store)
+            for i, arr in enumerate(arrs):
+                g[str(i)] = arr
+            # Keras 3's Dropout and recurrent cells draw from a SeedGenerator, which saves its state too.
+            if (store == "vars" and cls == "Dropout") or store.endswith("cell/vars"):
+                f.create_group(lp + store[:-4] + "seed_generator/vars")["0"] = np.array([1337, 0], dtype=np.uint32)
 
 
 def write_keras(path, model, weights, compression=zipfile.ZIP_STORED):
@@ -414,9 +549,9 @@ def write_tfjs(dir_path, model, weights):
     os.makedirs(dir_path, exist_ok=True)
     specs, data = [], []
     for (_, layer), ws in weights.items():
-        for k2n, _, arr, _ in ws:
-            specs.append({"name": f"{layer}/{k2n}", "shape": list(arr.shape), "dtype": "float32"})
-            data.append(arr.astype("<f4").tobytes())
+        for w in ws:
+            specs.append({"name": f"{layer}/{w['tfjs']}", "shape": list(w["arr"].shape), "dtype": "float32"})
+            data.append(w["arr"].astype("<f4").tobytes())
     with open(os.path.join(dir_path, "weights.bin"), "wb") as f:
         f.write(b"".join(data))
     doc = {"format": "layers-model", "generatedBy": "make_keras_fixtures.py", "convertedBy": None,
@@ -428,8 +563,15 @@ def write_tfjs(dir_path, model, weights):
 
 def endpoints(model):
     """Kiln's names for the model's inputs (after its InputLayers) and outputs (after the
-    output layers), with the input shapes at batch 1."""
-    return {"inputs": [{"name": n, "shape": [1, *s]} for n, s in model["inputs"]], "outputs": model["outputs"]}
+    output layers), with the input shapes at batch 2 and dtypes; int inputs (token ids) with
+    the range of the Embedding they feed."""
+    inputs = []
+    for n, s in model["inputs"]:
+        inp = {"name": n, "shape": [2, *s], "dtype": input_dtype(model, n)}
+        if inp["dtype"] == "int32":
+            inp["range"] = [0, model["vocab"] - 1]
+        inputs.append(inp)
+    return {"inputs": inputs, "outputs": model["outputs"]}
 
 
 def main():
@@ -437,7 +579,7 @@ def main():
         sys.exit(__doc__)
     out = sys.argv[1]
     manifest = {}
-    for seed, model in enumerate([MLP, CNN, NESTED]):
+    for seed, model in enumerate([MLP, CNN, NESTED, TEXT_RNN, BI_RNN]):
         d = os.path.join(out, model["name"])
         os.makedirs(d, exist_ok=True)
         weights = make_weights(model, np.random.RandomState(100 + seed))
