@@ -154,9 +154,11 @@ const kiln_tensor_desc *kiln_context_output(const kiln_context *ctx, int index);
  * clock. Pass NULL to stop profiling. */
 typedef double (*kiln_clock_fn)(void);
 kiln_status kiln_context_set_profiling(kiln_context *ctx, kiln_clock_fn clock);
-/* After a profiled run: step `i`'s op name, node name, seconds and FLOPs. */
+/* After a profiled run: step `i`'s op name, node name, the seconds it took in
+ * all, its FLOPs per execution, and how many times it ran (a step inside a
+ * loop runs once per iteration). Any pointer may be NULL. */
 kiln_status kiln_context_step_profile(const kiln_context *ctx, int step, const char **op,
-                                      const char **node, double *seconds, double *flops);
+                                      const char **node, double *seconds, double *flops, uint32_t *runs);
 
 #ifdef __cplusplus
 }

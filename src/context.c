@@ -20,6 +20,7 @@ struct kiln_context {
     uint32_t *iterations; /* per LOOP_TEST step: passes since the loop was entered */
     kiln_clock_fn clock;
     double *step_seconds;
+    uint32_t *step_runs; /* with step_seconds: how often each step ran in the last run */
 };
 
 static void *alloc_aligned(size_t size) {
@@ -65,6 +66,7 @@ kiln_status kiln_context_create(const kiln_model *m, kiln_context **out) {
 void kiln_context_free(kiln_context *c) {
     if (!c) return;
     free(c->step_seconds);
+    free(c->step_runs);
     free(c->iterations);
     free(c->steps);
     free(c->operands);
@@ -161,7 +163,10 @@ kiln_status kiln_run(kiln_context *c) {
     if (!c) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_run: context is NULL");
     uint32_t n = c->model->header.n_steps;
     memset(c->iterations, 0, sizeof *c->iterations * n);
-    if (c->clock) memset(c->step_seconds, 0, sizeof *c->step_seconds * n);
+    if (c->clock) {
+        memset(c->step_seconds, 0, sizeof *c->step_seconds * n);
+        memset(c->step_runs, 0, sizeof *c->step_runs * n);
+    }
     for (uint32_t pc = 0; pc < n;) {
         const kn_step *s = &c->steps[pc];
         double t0 = c->clock ? c->clock() : 0.0;
@@ -171,7 +176,10 @@ kiln_status kiln_run(kiln_context *c) {
         else if (!c->model->steps[pc].dynamic || (status = reshape_outputs(c, pc)) == KILN_OK)
             status = kn_op_lookup(s->op)->eval(s, c->scratch);
         if (status != KILN_OK) return kn_fail_in_step(s, status);
-        if (c->clock) c->step_seconds[pc] += c->clock() - t0;
+        if (c->clock) {
+            c->step_seconds[pc] += c->clock() - t0;
+            c->step_runs[pc]++;
+        }
         pc = next;
     }
     return KILN_OK;
@@ -185,15 +193,23 @@ const kiln_tensor_desc *kiln_context_output(const kiln_context *c, int index) {
 kiln_status kiln_context_set_profiling(kiln_context *c, kiln_clock_fn clock) {
     if (!c) return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_set_profiling: context is NULL");
     if (clock && !c->step_seconds) {
-        c->step_seconds = calloc(c->model->header.n_steps ? c->model->header.n_steps : 1, sizeof(double));
-        if (!c->step_seconds) return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory for the profile");
+        size_t n = c->model->header.n_steps ? c->model->header.n_steps : 1;
+        c->step_seconds = calloc(n, sizeof *c->step_seconds);
+        c->step_runs = calloc(n, sizeof *c->step_runs);
+        if (!c->step_seconds || !c->step_runs) {
+            free(c->step_seconds);
+            free(c->step_runs);
+            c->step_seconds = NULL;
+            c->step_runs = NULL;
+            return kn_fail(KILN_ERR_OUT_OF_MEMORY, "out of memory for the profile");
+        }
     }
     c->clock = clock;
     return KILN_OK;
 }
 
 kiln_status kiln_context_step_profile(const kiln_context *c, int step, const char **op, const char **node,
-                                      double *seconds, double *flops) {
+                                      double *seconds, double *flops, uint32_t *runs) {
     if (!c || step < 0 || (uint32_t)step >= c->model->header.n_steps)
         return kn_fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_step_profile: no step %d", step);
     const kn_step *s = &c->steps[step];
@@ -202,5 +218,6 @@ kiln_status kiln_context_step_profile(const kiln_context *c, int step, const cha
     if (node) *node = s->name;
     if (seconds) *seconds = c->step_seconds ? c->step_seconds[step] : 0.0;
     if (flops) *flops = def->flops ? def->flops(s) : 0.0;
+    if (runs) *runs = c->step_runs ? c->step_runs[step] : 0;
     return KILN_OK;
 }

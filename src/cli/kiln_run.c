@@ -154,15 +154,16 @@ static int profile(kiln_context *ctx, const kiln_model *model, const npy_array *
     int n = kiln_model_num_steps(model);
     for (int i = 0; i < n; i++) {
         double s;
-        kiln_context_step_profile(ctx, i, NULL, NULL, &s, NULL);
+        kiln_context_step_profile(ctx, i, NULL, NULL, &s, NULL, NULL);
         total += s;
     }
-    printf("%5s  %-10s %9s %8s %6s  %s\n", "step", "op", "ms", "GFLOP/s", "share", "node");
+    printf("%5s  %-10s %9s %6s %8s %6s  %s\n", "step", "op", "ms", "runs", "GFLOP/s", "share", "node");
     for (int i = 0; i < n; i++) {
         const char *op, *node;
         double s, flops;
-        kiln_context_step_profile(ctx, i, &op, &node, &s, &flops);
-        printf("%5d  %-10s %9.3f %8.2f %5.1f%%  %s\n", i, op, s * 1e3, s > 0 ? flops / s * 1e-9 : 0.0,
+        uint32_t runs;
+        kiln_context_step_profile(ctx, i, &op, &node, &s, &flops, &runs);
+        printf("%5d  %-10s %9.3f %6u %8.2f %5.1f%%  %s\n", i, op, s * 1e3, runs, s > 0 ? flops * runs / s * 1e-9 : 0.0,
                total > 0 ? 100 * s / total : 0.0, node);
     }
     printf("total %.3f ms\n", total * 1e3);

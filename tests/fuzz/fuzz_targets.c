@@ -51,7 +51,7 @@ static double run_cost(const kiln_model *m, kiln_context *ctx) {
     }
     for (uint32_t i = 0; i < n && cost <= KF_MAX_RUN_COST; i++) {
         double flops = 0;
-        kiln_context_step_profile(ctx, (int)i, NULL, NULL, NULL, &flops);
+        kiln_context_step_profile(ctx, (int)i, NULL, NULL, NULL, &flops, NULL);
         level += log_runs[i];
         cost += exp(level) * (KF_STEP_COST + flops);
     }
