@@ -1497,7 +1497,8 @@ static bool l_rnn(kctx *c) {
 }
 
 /* A forward and a backward copy of an RNN layer, named forward_<layer> and
- * backward_<layer> (or backward_<backward_layer>); their weights are
+ * backward_<layer> (or backward_<backward_layer>; as given in Keras 3
+ * configs, which name the copies themselves); their weights are
  * "<copy>/kernel", ..., the forward copy's first. Outputs: the merged
  * output (two with merge_mode null), then the forward then backward states. */
 static bool l_bidirectional(kctx *c) {
@@ -1524,7 +1525,10 @@ static bool l_bidirectional(kctx *c) {
         sub.config = config;
         kctx s = *c;
         s.l = &sub;
-        const char *copy = concat3(b, d ? "backward_" : "forward_", name, "");
+        /* Keras 3 configs name the copies already; Keras 2 and tfjs name the wrapped layer. */
+        const char *dir = d ? "backward_" : "forward_";
+        bool named = b->src->flavor == KERAS_3 && strncmp(name, dir, strlen(dir)) == 0;
+        const char *copy = named ? name : concat3(b, dir, name, "");
         s.call = copy ? concat3(b, c->call, "/", copy) : NULL;
         const char *prefix = copy ? concat3(b, copy, "/", "") : NULL;
         kw w[3] = {{0}};
