@@ -9,43 +9,57 @@
 #include "ops/op_util.h"
 #include "ops/params.h"
 
-/* A row kernel: y[0..n) = a (op) b, where a and b each either advance with
- * y or repeat their first element. Three variants per kind keep the inner
- * loops free of strides so they vectorize. */
+/* The float32 arithmetic that models spend their Binary time in (residual
+ * adds, scales, PReLU, clamps): a row kernel y[0..n) = a (op) b, where a and
+ * b each either advance with y or repeat their first element. Three
+ * variants per kind keep the inner loops free of strides so they vectorize. */
 typedef void (*row_fn)(void *y, const void *a, const void *b, size_t n);
 enum { VV, VS, SV }; /* vector-vector, vector-scalar, scalar-vector */
 
-/* Rows of operands of type T giving results of type U. */
-#define DEFINE_ROWS(NAME, T, U, EXPR)                                           \
+#define DEFINE_ROWS(NAME, EXPR)                                                 \
     static void NAME##_vv(void *py, const void *pa, const void *pb, size_t n) { \
-        U *y = py;                                                              \
-        const T *va = pa, *vb = pb;                                             \
-        KN_ELEMENTWISE(U, y, n, T a = va[at]; T b = vb[at], EXPR);              \
+        float *y = py;                                                          \
+        const float *va = pa, *vb = pb;                                         \
+        KN_ELEMENTWISE(float, y, n, float a = va[at]; float b = vb[at], EXPR);  \
     }                                                                           \
     static void NAME##_vs(void *py, const void *pa, const void *pb, size_t n) { \
-        U *y = py;                                                              \
-        const T *va = pa, b = *(const T *)pb;                                   \
-        KN_ELEMENTWISE(U, y, n, T a = va[at], EXPR);                            \
+        float *y = py;                                                          \
+        const float *va = pa, b = *(const float *)pb;                           \
+        KN_ELEMENTWISE(float, y, n, float a = va[at], EXPR);                    \
     }                                                                           \
     static void NAME##_sv(void *py, const void *pa, const void *pb, size_t n) { \
-        U *y = py;                                                              \
-        const T a = *(const T *)pa, *vb = pb;                                   \
-        KN_ELEMENTWISE(U, y, n, T b = vb[at], EXPR);                            \
+        float *y = py;                                                          \
+        const float a = *(const float *)pa, *vb = pb;                           \
+        KN_ELEMENTWISE(float, y, n, float b = vb[at], EXPR);                    \
     }
 #define ROWS(NAME) {NAME##_vv, NAME##_vs, NAME##_sv}
 
-/* The six comparisons of one operand type, bool (uint8_t 0/1) results. */
-#define DEFINE_COMPARISONS(S, T)                    \
-    DEFINE_ROWS(equal_##S, T, uint8_t, a == b)      \
-    DEFINE_ROWS(not_equal_##S, T, uint8_t, a != b)  \
-    DEFINE_ROWS(less_##S, T, uint8_t, a < b)        \
-    DEFINE_ROWS(less_equal_##S, T, uint8_t, a <= b) \
-    DEFINE_ROWS(greater_##S, T, uint8_t, a > b)     \
-    DEFINE_ROWS(greater_equal_##S, T, uint8_t, a >= b)
-#define COMPARISON_ROWS(S)                                                                  \
-    [KN_BINARY_EQUAL] = ROWS(equal_##S), [KN_BINARY_NOT_EQUAL] = ROWS(not_equal_##S),       \
-    [KN_BINARY_LESS] = ROWS(less_##S), [KN_BINARY_LESS_EQUAL] = ROWS(less_equal_##S),       \
-    [KN_BINARY_GREATER] = ROWS(greater_##S), [KN_BINARY_GREATER_EQUAL] = ROWS(greater_equal_##S)
+DEFINE_ROWS(add, a + b)
+DEFINE_ROWS(sub, a - b)
+DEFINE_ROWS(mul, a * b)
+DEFINE_ROWS(div, a / b)
+/* Maximum and Minimum propagate NaN from either side, as TF's do. */
+DEFINE_ROWS(max, a > b || a != a ? a : b)
+DEFINE_ROWS(min, a < b || a != a ? a : b)
+DEFINE_ROWS(sqdiff, (a - b) * (a - b))
+DEFINE_ROWS(prelu, a > 0.0f ? a : b * a)
+
+static const row_fn f32_rows[KN_BINARY_COUNT][3] = {
+    [KN_BINARY_ADD] = ROWS(add),
+    [KN_BINARY_SUB] = ROWS(sub),
+    [KN_BINARY_MUL] = ROWS(mul),
+    [KN_BINARY_DIV] = ROWS(div),
+    [KN_BINARY_MAX] = ROWS(max),
+    [KN_BINARY_MIN] = ROWS(min),
+    [KN_BINARY_SQUARED_DIFFERENCE] = ROWS(sqdiff),
+    [KN_BINARY_PRELU] = ROWS(prelu),
+};
+
+/* Every other kind and dtype (comparisons, logic, integer arithmetic, and
+ * pow, floor div/mod and atan2, which are library calls) shows in models on
+ * shapes, indices and masks: small tensors. One plain loop with a switch per
+ * element serves them all; vectorized rows for each were 48 KB of kiln.wasm
+ * (docs/SIZES.md). */
 
 /* TF FloorMod: the truncated remainder moved to the divisor's sign. */
 static inline float tf_floor_mod_f32(float a, float b) {
@@ -70,91 +84,84 @@ static inline int32_t tf_floor_mod_i32(int32_t a, int32_t b) {
     return (int32_t)(r != 0 && (r < 0) != (b < 0) ? r + b : r);
 }
 
-DEFINE_ROWS(add_f32, float, float, a + b)
-DEFINE_ROWS(sub_f32, float, float, a - b)
-DEFINE_ROWS(mul_f32, float, float, a * b)
-DEFINE_ROWS(div_f32, float, float, a / b)
-/* Maximum and Minimum propagate NaN from either side, as TF's do. */
-DEFINE_ROWS(max_f32, float, float, a > b || a != a ? a : b)
-DEFINE_ROWS(min_f32, float, float, a < b || a != a ? a : b)
-DEFINE_ROWS(pow_f32, float, float, powf(a, b))
-DEFINE_ROWS(sqdiff_f32, float, float, (a - b) * (a - b))
-DEFINE_ROWS(prelu_f32, float, float, a > 0.0f ? a : b * a)
-DEFINE_ROWS(floor_div_f32, float, float, floorf(a / b))
-DEFINE_ROWS(floor_mod_f32, float, float, tf_floor_mod_f32(a, b))
-DEFINE_ROWS(atan2_f32, float, float, atan2f(a, b))
-DEFINE_COMPARISONS(f32, float)
+static float f32_arith(int kind, float a, float b) {
+    switch (kind) {
+    case KN_BINARY_POW: return powf(a, b);
+    case KN_BINARY_FLOOR_DIV: return floorf(a / b);
+    case KN_BINARY_FLOOR_MOD: return tf_floor_mod_f32(a, b);
+    default: return atan2f(a, b); /* KN_BINARY_ATAN2 */
+    }
+}
 
-/* int32 arithmetic wraps like TensorFlow's; going through uint32_t keeps
- * that defined behaviour in C. */
-#define WRAP(expr) ((int32_t)(uint32_t)(expr))
-DEFINE_ROWS(add_i32, int32_t, int32_t, WRAP((uint32_t)a + (uint32_t)b))
-DEFINE_ROWS(sub_i32, int32_t, int32_t, WRAP((uint32_t)a - (uint32_t)b))
-DEFINE_ROWS(mul_i32, int32_t, int32_t, WRAP((uint32_t)a * (uint32_t)b))
-DEFINE_ROWS(max_i32, int32_t, int32_t, a > b ? a : b)
-DEFINE_ROWS(min_i32, int32_t, int32_t, a < b ? a : b)
-DEFINE_ROWS(sqdiff_i32, int32_t, int32_t, WRAP(((uint32_t)a - (uint32_t)b) * ((uint32_t)a - (uint32_t)b)))
-DEFINE_ROWS(floor_div_i32, int32_t, int32_t, tf_floor_div_i32(a, b))
-DEFINE_ROWS(floor_mod_i32, int32_t, int32_t, tf_floor_mod_i32(a, b))
-DEFINE_COMPARISONS(i32, int32_t)
+/* int32 and uint8 arithmetic wraps like TensorFlow's: computed in uint64_t
+ * (defined wrapping in C), of which the store keeps the low 32 or 8 bits. */
+static uint64_t int_arith(int kind, int64_t a, int64_t b) {
+    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+    switch (kind) {
+    case KN_BINARY_ADD: return ua + ub;
+    case KN_BINARY_SUB: return ua - ub;
+    case KN_BINARY_MUL: return ua * ub;
+    case KN_BINARY_MAX: return (uint64_t)(a > b ? a : b);
+    case KN_BINARY_MIN: return (uint64_t)(a < b ? a : b);
+    case KN_BINARY_SQUARED_DIFFERENCE: return (ua - ub) * (ua - ub);
+    case KN_BINARY_FLOOR_DIV: return (uint64_t)tf_floor_div_i32((int32_t)a, (int32_t)b);
+    default: return (uint64_t)tf_floor_mod_i32((int32_t)a, (int32_t)b); /* KN_BINARY_FLOOR_MOD */
+    }
+}
 
-/* uint8 arithmetic wraps modulo 256, as TF's. */
-DEFINE_ROWS(add_u8, uint8_t, uint8_t, (uint8_t)(a + b))
-DEFINE_ROWS(sub_u8, uint8_t, uint8_t, (uint8_t)(a - b))
-DEFINE_ROWS(mul_u8, uint8_t, uint8_t, (uint8_t)(a * b))
-DEFINE_ROWS(max_u8, uint8_t, uint8_t, a > b ? a : b)
-DEFINE_ROWS(min_u8, uint8_t, uint8_t, a < b ? a : b)
-DEFINE_COMPARISONS(u8, uint8_t)
+/* Comparisons read every dtype as double, which holds all their values
+ * exactly; bools are read as "nonzero is true", so as 0 or 1. */
+static double load_f64(kiln_dtype dtype, const void *p, size_t i) {
+    switch (dtype) {
+    case KILN_FLOAT32: return ((const float *)p)[i];
+    case KILN_INT32: return ((const int32_t *)p)[i];
+    case KILN_UINT8: return ((const uint8_t *)p)[i];
+    default: return ((const uint8_t *)p)[i] != 0; /* KILN_BOOL */
+    }
+}
 
-/* Bools are read as "nonzero is true" and written as 0 or 1. */
-DEFINE_ROWS(equal_bool, uint8_t, uint8_t, (a != 0) == (b != 0))
-DEFINE_ROWS(not_equal_bool, uint8_t, uint8_t, (a != 0) != (b != 0))
-DEFINE_ROWS(and_bool, uint8_t, uint8_t, (a != 0) & (b != 0))
-DEFINE_ROWS(or_bool, uint8_t, uint8_t, (a != 0) | (b != 0))
+static uint8_t compare(int kind, double a, double b) {
+    switch (kind) {
+    case KN_BINARY_EQUAL: return a == b;
+    case KN_BINARY_NOT_EQUAL: return a != b;
+    case KN_BINARY_LESS: return a < b;
+    case KN_BINARY_LESS_EQUAL: return a <= b;
+    case KN_BINARY_GREATER: return a > b;
+    case KN_BINARY_GREATER_EQUAL: return a >= b;
+    case KN_BINARY_LOGICAL_AND: return a != 0 && b != 0;
+    default: return a != 0 || b != 0; /* KN_BINARY_LOGICAL_OR */
+    }
+}
 
-/* By operand dtype; a kind without rows is unsupported for that dtype
- * (infer says so). */
-static const row_fn rows[KILN_BOOL + 1][KN_BINARY_COUNT][3] = {
-    [KILN_FLOAT32] = {
-        [KN_BINARY_ADD] = ROWS(add_f32),
-        [KN_BINARY_SUB] = ROWS(sub_f32),
-        [KN_BINARY_MUL] = ROWS(mul_f32),
-        [KN_BINARY_DIV] = ROWS(div_f32),
-        [KN_BINARY_MAX] = ROWS(max_f32),
-        [KN_BINARY_MIN] = ROWS(min_f32),
-        [KN_BINARY_POW] = ROWS(pow_f32),
-        [KN_BINARY_SQUARED_DIFFERENCE] = ROWS(sqdiff_f32),
-        [KN_BINARY_PRELU] = ROWS(prelu_f32),
-        [KN_BINARY_FLOOR_DIV] = ROWS(floor_div_f32),
-        [KN_BINARY_FLOOR_MOD] = ROWS(floor_mod_f32),
-        [KN_BINARY_ATAN2] = ROWS(atan2_f32),
-        COMPARISON_ROWS(f32),
-    },
-    [KILN_INT32] = {
-        [KN_BINARY_ADD] = ROWS(add_i32),
-        [KN_BINARY_SUB] = ROWS(sub_i32),
-        [KN_BINARY_MUL] = ROWS(mul_i32),
-        [KN_BINARY_MAX] = ROWS(max_i32),
-        [KN_BINARY_MIN] = ROWS(min_i32),
-        [KN_BINARY_SQUARED_DIFFERENCE] = ROWS(sqdiff_i32),
-        [KN_BINARY_FLOOR_DIV] = ROWS(floor_div_i32),
-        [KN_BINARY_FLOOR_MOD] = ROWS(floor_mod_i32),
-        COMPARISON_ROWS(i32),
-    },
-    [KILN_UINT8] = {
-        [KN_BINARY_ADD] = ROWS(add_u8),
-        [KN_BINARY_SUB] = ROWS(sub_u8),
-        [KN_BINARY_MUL] = ROWS(mul_u8),
-        [KN_BINARY_MAX] = ROWS(max_u8),
-        [KN_BINARY_MIN] = ROWS(min_u8),
-        COMPARISON_ROWS(u8),
-    },
-    [KILN_BOOL] = {
-        [KN_BINARY_EQUAL] = ROWS(equal_bool),
-        [KN_BINARY_NOT_EQUAL] = ROWS(not_equal_bool),
-        [KN_BINARY_LOGICAL_AND] = ROWS(and_bool),
-        [KN_BINARY_LOGICAL_OR] = ROWS(or_bool),
-    },
+/* y[i] = a[i * sa] (op) b[i * sb] for i in [0, n): strides in elements.
+ * `cold` (gcc and clang) builds it for size and keeps it out of binary_eval's
+ * row loop, which stays as tight as with the vectorized rows alone. */
+__attribute__((cold)) static void other_row(int kind, kiln_dtype dtype, void *py, const void *pa, size_t sa,
+                                            const void *pb, size_t sb, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        size_t ia = i * sa, ib = i * sb;
+        if (kind >= KN_BINARY_EQUAL)
+            ((uint8_t *)py)[i] = compare(kind, load_f64(dtype, pa, ia), load_f64(dtype, pb, ib));
+        else if (dtype == KILN_FLOAT32)
+            ((float *)py)[i] = f32_arith(kind, ((const float *)pa)[ia], ((const float *)pb)[ib]);
+        else if (dtype == KILN_INT32)
+            ((int32_t *)py)[i] =
+                (int32_t)(uint32_t)int_arith(kind, ((const int32_t *)pa)[ia], ((const int32_t *)pb)[ib]);
+        else
+            ((uint8_t *)py)[i] = (uint8_t)int_arith(kind, ((const uint8_t *)pa)[ia], ((const uint8_t *)pb)[ib]);
+    }
+}
+
+/* The kinds each operand dtype supports, one bit per kind (infer rejects the others). */
+#define KIND(k) (1u << KN_BINARY_##k)
+#define COMPARISONS \
+    (KIND(EQUAL) | KIND(NOT_EQUAL) | KIND(LESS) | KIND(LESS_EQUAL) | KIND(GREATER) | KIND(GREATER_EQUAL))
+#define WRAPPING_ARITH (KIND(ADD) | KIND(SUB) | KIND(MUL) | KIND(MAX) | KIND(MIN))
+static const uint32_t supported[KILN_BOOL + 1] = {
+    [KILN_FLOAT32] = KIND(LOGICAL_AND) - 1, /* all but logic */
+    [KILN_INT32] = WRAPPING_ARITH | KIND(SQUARED_DIFFERENCE) | KIND(FLOOR_DIV) | KIND(FLOOR_MOD) | COMPARISONS,
+    [KILN_UINT8] = WRAPPING_ARITH | COMPARISONS,
+    [KILN_BOOL] = KIND(EQUAL) | KIND(NOT_EQUAL) | KIND(LOGICAL_AND) | KIND(LOGICAL_OR),
 };
 
 static const char *const kind_names[KN_BINARY_COUNT] = {
@@ -173,7 +180,7 @@ static kiln_status binary_infer(const kn_step *s, kn_tensor *out) {
         return kn_fail(KILN_ERR_BAD_BUNDLE, "binary activation %d is not one of NONE..LEAKY_RELU", p->act);
     if (a->dtype != b->dtype)
         return kn_fail(KILN_ERR_BAD_BUNDLE, "operands %S and %S have different dtypes", a, b);
-    if (a->dtype < KILN_FLOAT32 || a->dtype > KILN_BOOL || !rows[a->dtype][p->kind][VV])
+    if (a->dtype < KILN_FLOAT32 || a->dtype > KILN_BOOL || !(supported[a->dtype] >> p->kind & 1))
         return kn_fail(KILN_ERR_UNSUPPORTED, "binary %s is not supported for %s", kind_names[p->kind],
                        kiln_dtype_name(a->dtype));
     kiln_dtype dtype = p->kind >= KN_BINARY_EQUAL ? KILN_BOOL : a->dtype;
@@ -211,8 +218,7 @@ static kiln_status binary_eval(const kn_step *s, void *scratch) {
      * for the other. */
     size_t n = nest.dims[nest.rank - 1];
     size_t sa = nest.stride[0][nest.rank - 1], sb = nest.stride[1][nest.rank - 1];
-    int variant = sa && sb ? VV : sa ? VS : SV;
-    row_fn fn = rows[a->dtype][p->kind][variant];
+    row_fn fn = a->dtype == KILN_FLOAT32 ? f32_rows[p->kind][sa && sb ? VV : sa ? VS : SV] : NULL;
 
     size_t ei = kiln_dtype_size(a->dtype), eo = kiln_dtype_size(y->dtype); /* operand, result bytes */
     const char *pa = a->data, *pb = b->data;
@@ -223,12 +229,18 @@ static kiln_status binary_eval(const kn_step *s, void *scratch) {
         char *yr = py + r * n * eo;
         const char *ar = pa + c.off[0] * ei, *br = pb + c.off[1] * ei;
         if (p->act == KN_ACT_NONE) {
-            fn(yr, ar, br, n);
+            if (fn)
+                fn(yr, ar, br, n);
+            else
+                other_row(p->kind, a->dtype, yr, ar, sa, br, sb, n);
             continue;
         }
         for (size_t i = 0; i < n; i += ACT_CHUNK) {
             size_t m = n - i < ACT_CHUNK ? n - i : ACT_CHUNK;
-            fn(yr + i * eo, ar + i * sa * ei, br + i * sb * ei, m);
+            if (fn)
+                fn(yr + i * eo, ar + i * sa * ei, br + i * sb * ei, m);
+            else
+                other_row(p->kind, a->dtype, yr + i * eo, ar + i * sa * ei, sa, br + i * sb * ei, sb, m);
             kn_act_apply((float *)y->data + r * n + i, m, p->act, p->act_alpha, NULL, 1);
         }
     }
