@@ -6,6 +6,10 @@
  *     BatchNorm), possibly several in a row;
  *   - an activation (Relu, Relu6, Elu, Sigmoid, Tanh, LeakyRelu) after a
  *     conv, depthwise conv, matmul or arithmetic step becomes its epilogue;
+ *     so does a PReLU with constant per-channel slopes after a conv;
+ *   - conv(x) + r, with r a tensor of the same shape (a residual shortcut),
+ *     becomes the conv adding r in its epilogue, before its activation (so
+ *     conv -> Add -> Relu is one step); the conv then runs where the Add did;
  *   - zero padding of H and W before a convolution becomes the conv's padding.
  * Each applies only when the intermediate tensor has no other reader.
  */

@@ -6,6 +6,7 @@
  * 15 xmm registers: at most 8 accumulators; AVX-512 has 32 zmm).
  */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernels/gemm.h"
@@ -71,6 +72,37 @@ static inline void kn_store_tile(kn_vf acc[KN_MR][KN_NV], float *const *cr, size
     }
 }
 
+/* Adds the residual before the clamp: rows r, r_stride apart (laid out as the output rows;
+ * rows past mr repeat the last). Its row pointers are made here, not kept through the K
+ * loop, where they would take registers. A last panel narrower than NR reads its rows
+ * through a zero-padded copy. */
+static inline void kn_add_tile(kn_vf acc[KN_MR][KN_NV], const float *r, size_t r_stride, size_t mr, size_t nc) {
+    const float *src[KN_MR];
+    float part[KN_MR][KN_NR];
+    for (size_t i = 0; i < KN_MR; i++) src[i] = r + (i < mr ? i : mr - 1) * r_stride;
+    if (nc < KN_NR) {
+        memset(part, 0, sizeof part);
+        for (size_t i = 0; i < KN_MR; i++) src[i] = memcpy(part[i], src[i], nc * sizeof(float));
+    }
+    KN_UNROLL for (size_t i = 0; i < KN_MR; i++)
+        KN_UNROLL for (size_t j = 0; j < KN_NV; j++) acc[i][j] += kn_load(src[i] + j * KN_VW);
+}
+
+/* PReLU with one slope per column: v > 0 ? v : slope * v (a NaN stays NaN). A last panel
+ * narrower than NR reads its slopes through a zero-padded copy. */
+static inline void kn_prelu_tile(kn_vf acc[KN_MR][KN_NV], const float *slopes, size_t nc) {
+    float part[KN_NR];
+    if (nc < KN_NR) {
+        memset(part, 0, sizeof part);
+        slopes = memcpy(part, slopes, nc * sizeof(float));
+    }
+    KN_UNROLL for (size_t j = 0; j < KN_NV; j++) {
+        const kn_vf s = kn_load(slopes + j * KN_VW), zero = {0};
+        KN_UNROLL for (size_t i = 0; i < KN_MR; i++)
+            acc[i][j] = kn_select(acc[i][j] > zero, acc[i][j], acc[i][j] * s);
+    }
+}
+
 static inline void kn_init_tile(kn_vf acc[KN_MR][KN_NV], const float *bias) {
     KN_UNROLL for (size_t j = 0; j < KN_NV; j++) {
         kn_vf b = kn_load(bias + j * KN_VW);
@@ -104,17 +136,40 @@ static inline void kn_clamp_tile(kn_vf acc[KN_MR][KN_NV], float min, float max) 
         }                                                                                      \
     } while (0)
 
-/* One block of mr <= KN_MR rows, all nc columns. */
+/* The end of a tile, as the epilogue asks (gemm.h): with `extra`, the residual from r (this
+ * panel's first row, or NULL) and PReLU with this panel's slopes (or NULL); the clamp; the
+ * store. The epilogue arrives as values, not through its pointer: for all the compiler
+ * knows, stores to C could change what that points at. */
+static inline __attribute__((always_inline)) void kn_finish_tile(kn_vf acc[KN_MR][KN_NV], float *const *cr,
+                                                                 const float *r, size_t r_stride,
+                                                                 const float *slopes, size_t mr, size_t nc,
+                                                                 float min, float max, bool extra) {
+    if (extra && r) kn_add_tile(acc, r, r_stride, mr, nc);
+    if (extra && slopes) kn_prelu_tile(acc, slopes, nc);
+    kn_clamp_tile(acc, min, max);
+    kn_store_tile(acc, cr, nc);
+}
+
+/* The next panel, NR columns on: output rows, and with `extra` the residual and slopes. */
+static inline void kn_next_panel(float **cr, const float **r, const float **slopes, bool extra) {
+    for (size_t i = 0; i < KN_MR; i++) cr[i] += KN_NR;
+    if (extra && *r) *r += KN_NR;
+    if (extra && *slopes) *slopes += KN_NR;
+}
+
+/* One block of mr <= KN_MR rows, all nc columns; r: the block's first residual row. */
 static inline __attribute__((always_inline)) void kn_gemm_block(size_t mr, size_t nc, size_t kc, const float *a,
                                                                 size_t a_stride, const float *w, float *c,
-                                                                size_t c_stride, float min, float max) {
+                                                                size_t c_stride, const float *r, size_t r_stride,
+                                                                const float *slopes, float min, float max,
+                                                                bool extra) {
     /* Rows past mr repeat the last one: they compute and store the same values. */
     const float *ar[KN_MR];
     float *cr[KN_MR];
     for (size_t i = 0; i < KN_MR; i++) {
-        size_t r = i < mr ? i : mr - 1;
-        ar[i] = a + r * a_stride;
-        cr[i] = c + r * c_stride;
+        size_t row = i < mr ? i : mr - 1;
+        ar[i] = a + row * a_stride;
+        cr[i] = c + row * c_stride;
     }
     for (;;) {
         kn_vf acc[KN_MR][KN_NV];
@@ -125,25 +180,34 @@ static inline __attribute__((always_inline)) void kn_gemm_block(size_t mr, size_
             KN_UNROLL for (size_t i = 0; i < KN_MR; i++) x[i] = ar[i][k];
             KN_MAC_STEP(acc, x, w);
         }
-        kn_clamp_tile(acc, min, max);
-        kn_store_tile(acc, cr, nc);
+        kn_finish_tile(acc, cr, r, r_stride, slopes, mr, nc, min, max, extra);
         if (nc <= KN_NR) return;
         nc -= KN_NR;
-        for (size_t i = 0; i < KN_MR; i++) cr[i] += KN_NR;
+        kn_next_panel(cr, &r, &slopes, extra);
     }
 }
 
 /* The row blocks loop here, not in the caller: with few channels (K = N = 24) a call per
  * block cost 10% of the time. */
-void KN_GEMM(size_t m, size_t nc, size_t kc, const float *a, size_t a_stride, const float *w, float *c,
-             size_t c_stride, float min, float max) {
+static inline __attribute__((always_inline)) void kn_gemm_rows(size_t m, size_t nc, size_t kc, const float *a,
+                                                               size_t a_stride, const float *w, float *c,
+                                                               size_t c_stride, const kn_gemm_epilogue *ep,
+                                                               bool extra) {
+    const float *r = ep->r, *slopes = ep->slopes;
+    const size_t r_stride = ep->r_stride;
+    const float min = ep->min, max = ep->max;
     for (size_t m0 = 0; m0 < m; m0 += KN_MR)
         kn_gemm_block(m - m0 < KN_MR ? m - m0 : KN_MR, nc, kc, a + m0 * a_stride, a_stride, w, c + m0 * c_stride,
-                      c_stride, min, max);
+                      c_stride, r ? r + m0 * r_stride : NULL, r_stride, slopes, min, max, extra);
 }
 
-void KN_IGEMM(size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, const float *w, float *c,
-              size_t c_stride, float min, float max) {
+static inline __attribute__((always_inline)) void kn_igemm_rows(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                                const float *const *a, const float *w, float *c,
+                                                                size_t c_stride, const kn_gemm_epilogue *ep,
+                                                                bool extra) {
+    const float *r = ep->r, *slopes = ep->slopes;
+    const size_t r_stride = ep->r_stride;
+    const float min = ep->min, max = ep->max;
     float *cr[KN_MR];
     for (size_t i = 0; i < KN_MR; i++) cr[i] = c + (i < mr ? i : mr - 1) * c_stride;
     for (;;) {
@@ -158,10 +222,35 @@ void KN_IGEMM(size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a,
                 KN_MAC_STEP(acc, x, w);
             }
         }
-        kn_clamp_tile(acc, min, max);
-        kn_store_tile(acc, cr, nc);
+        kn_finish_tile(acc, cr, r, r_stride, slopes, mr, nc, min, max, extra);
         if (nc <= KN_NR) return;
         nc -= KN_NR;
-        for (size_t i = 0; i < KN_MR; i++) cr[i] += KN_NR;
+        kn_next_panel(cr, &r, &slopes, extra);
     }
+}
+
+/* With a residual or PReLU, a function of its own: sharing one with the plain epilogue,
+ * their code made V8 keep the plain path's values worse (MobileNetV2 2% slower in wasm). */
+static __attribute__((noinline)) void kn_gemm_extra(size_t m, size_t nc, size_t kc, const float *a, size_t a_stride,
+                                                    const float *w, float *c, size_t c_stride,
+                                                    const kn_gemm_epilogue *ep) {
+    kn_gemm_rows(m, nc, kc, a, a_stride, w, c, c_stride, ep, true);
+}
+
+static __attribute__((noinline)) void kn_igemm_extra(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                     const float *const *a, const float *w, float *c,
+                                                     size_t c_stride, const kn_gemm_epilogue *ep) {
+    kn_igemm_rows(mr, nc, kc, ks, a, w, c, c_stride, ep, true);
+}
+
+void KN_GEMM(size_t m, size_t nc, size_t kc, const float *a, size_t a_stride, const float *w, float *c,
+             size_t c_stride, const kn_gemm_epilogue *ep) {
+    if (ep->r || ep->slopes) kn_gemm_extra(m, nc, kc, a, a_stride, w, c, c_stride, ep);
+    else kn_gemm_rows(m, nc, kc, a, a_stride, w, c, c_stride, ep, false);
+}
+
+void KN_IGEMM(size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, const float *w, float *c,
+              size_t c_stride, const kn_gemm_epilogue *ep) {
+    if (ep->r || ep->slopes) kn_igemm_extra(mr, nc, kc, ks, a, w, c, c_stride, ep);
+    else kn_igemm_rows(mr, nc, kc, ks, a, w, c, c_stride, ep, false);
 }

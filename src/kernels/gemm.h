@@ -1,8 +1,8 @@
 /*
  * gemm.h — f32 GEMM microkernels (XNNPACK style) and their weight packing.
  *
- * A microkernel computes C = A · W + bias, clamped to [min, max], for nc
- * columns, where W was packed once (at load) into panels of NR output
+ * A microkernel computes C = A · W + bias, then its epilogue (below), for
+ * nc columns, where W was packed once (at load) into panels of NR output
  * channels: each panel holds NR biases, then K rows of NR weights, zero-padded
  * past the last channel. `gemm` reads m rows of A directly (any m: it goes MR
  * rows at a time); `igemm` (indirect GEMM, for convolutions) computes mr <= MR
@@ -19,10 +19,21 @@
 
 #include <stddef.h>
 
+/* What a microkernel does to each tile of sums before storing it, in this order: add the
+ * residual (a ResNet-style shortcut), apply PReLU, clamp (Relu, Relu6). */
+typedef struct kn_gemm_epilogue {
+    /* NULL, or rows laid out like C's, r_stride apart (for igemm: its mr rows). R may be C
+     * itself (a tile reads its residual before it stores), but no other overlap. */
+    const float *r;
+    size_t r_stride;
+    const float *slopes; /* NULL, or the nc columns' PReLU slopes: v > 0 ? v : slope * v */
+    float min, max;      /* clamp to [min, max]; -INFINITY and INFINITY clamp nothing */
+} kn_gemm_epilogue;
+
 typedef void (*kn_gemm_fn)(size_t m, size_t nc, size_t kc, const float *a, size_t a_stride, const float *w,
-                           float *c, size_t c_stride, float min, float max);
+                           float *c, size_t c_stride, const kn_gemm_epilogue *ep);
 typedef void (*kn_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks, const float *const *a, const float *w,
-                            float *c, size_t c_stride, float min, float max);
+                            float *c, size_t c_stride, const kn_gemm_epilogue *ep);
 
 typedef struct kn_gemm_config {
     const char *name; /* e.g. "f32_gemm_8x32_avx512" */

@@ -7,9 +7,9 @@
 
 #define DECLARE(name)                                                                                   \
     void kn_f32_gemm_##name(size_t, size_t, size_t, const float *, size_t, const float *, float *, size_t, \
-                            float, float);                                                              \
+                            const kn_gemm_epilogue *);                                                  \
     void kn_f32_igemm_##name(size_t, size_t, size_t, size_t, const float *const *, const float *, float *, \
-                             size_t, float, float);
+                             size_t, const kn_gemm_epilogue *);
 
 DECLARE(4x8_v128)
 static const kn_gemm_config v128 = {"f32_gemm_4x8_v128", 4, 8, kn_f32_gemm_4x8_v128, kn_f32_igemm_4x8_v128};

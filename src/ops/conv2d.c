@@ -1,4 +1,5 @@
-/* Conv2D: x[N,H,W,C] * filter[KH,KW,C,OC] (HWIO) + bias[OC], then the fused
+/* Conv2D: x[N,H,W,C] * filter[KH,KW,C,OC] (HWIO) + bias[OC] (+ residual[N,OH,OW,OC],
+ * operand 4: a ResNet-style shortcut added in the epilogue), then the fused
  * activation; explicit pads, strides and dilations, as TensorFlow's.
  *
  * With constant weights (the normal case), prepare packs them once for the
@@ -15,10 +16,13 @@
 #include "ops/activation.h"
 #include "ops/nn_util.h"
 
+/* Operand 4, added to the output before the activation; NULL if absent. */
+static const kn_tensor *residual_of(const kn_step *s) { return s->n_in > 4 ? s->in[4] : NULL; }
+
 static kiln_status conv2d_infer(const kn_step *s, kn_tensor *out) {
     const kn_conv_params *p = s->params;
     kiln_status st;
-    if ((st = kn_check_operand_count(s, 2, 4)) || (st = kn_expect_inputs(s, 0, 2, KILN_FLOAT32)) ||
+    if ((st = kn_check_operand_count(s, 2, 5)) || (st = kn_expect_inputs(s, 0, 2, KILN_FLOAT32)) ||
         (st = kn_check_dims(s->in[0], "input", 4)) || (st = kn_check_dims(s->in[1], "filter", 4)))
         return st;
     const kn_tensor *x = s->in[0], *f = s->in[1];
@@ -26,9 +30,12 @@ static kiln_status conv2d_infer(const kn_step *s, kn_tensor *out) {
         return kn_fail(KILN_ERR_BAD_BUNDLE, "filter is %S, expected [KH,KW,%d,OC] for input %S", f, x->dims[3], x);
     int32_t dims[4] = {x->dims[0], 0, 0, f->dims[3]};
     if ((st = kn_conv_out_hw(p, x, f, dims)) || (st = kn_check_bias(s, dims[3])) ||
-        (st = kn_act_check(s, p->act, 3, dims[3])))
+        (st = kn_act_check(s, p->act, 3, dims[3])) || (st = kn_set_checked_shape(out, KILN_FLOAT32, 4, dims)))
         return st;
-    return kn_set_checked_shape(out, KILN_FLOAT32, 4, dims);
+    const kn_tensor *r = residual_of(s);
+    if (r && !(r->dtype == KILN_FLOAT32 && kn_same_shape(r, out)))
+        return kn_fail(KILN_ERR_BAD_BUNDLE, "residual is %S, expected the output's shape %S", r, out);
+    return KILN_OK;
 }
 
 /* The direct loop: any weights, slow. */
@@ -38,6 +45,7 @@ static kiln_status conv2d_eval_reference(const kn_step *s) {
     const float *x = xt->data, *w = ft->data;
     const float *bias = s->n_in > 2 && s->in[2] ? s->in[2]->data : NULL;
     const float *prelu = s->n_in > 3 && s->in[3] ? s->in[3]->data : NULL;
+    const float *residual = residual_of(s) ? residual_of(s)->data : NULL;
     float *y = yt->data;
     const int32_t H = xt->dims[1], W = xt->dims[2], C = xt->dims[3];
     const int32_t KH = ft->dims[0], KW = ft->dims[1], OC = ft->dims[3];
@@ -69,6 +77,10 @@ static kiln_status conv2d_eval_reference(const kn_step *s) {
                             for (int32_t oc = 0; oc < OC; oc++) acc[oc] += xv * wr[oc];
                         }
                     }
+                }
+                if (residual) {
+                    const float *rp = residual + (acc - y);
+                    for (int32_t oc = 0; oc < OC; oc++) acc[oc] += rp[oc];
                 }
                 kn_act_apply(acc, (size_t)OC, p->act, p->act_alpha, prelu, (size_t)OC);
             }
@@ -223,15 +235,19 @@ static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
     if (!st) return conv2d_eval_reference(s);
     const kn_conv_params *p = s->params;
     const kn_tensor *xt = s->in[0], *ft = s->in[1], *yt = s->out[0];
-    const float *x = xt->data;
+    const float *x = xt->data, *res = residual_of(s) ? residual_of(s)->data : NULL;
     float *y = yt->data;
     const size_t H = (size_t)xt->dims[1], W = (size_t)xt->dims[2], C = (size_t)xt->dims[3];
     const size_t KH = (size_t)ft->dims[0], KW = (size_t)ft->dims[1], OC = (size_t)ft->dims[3];
     const size_t N = (size_t)yt->dims[0], OH = (size_t)yt->dims[1], OW = (size_t)yt->dims[2];
     const size_t mr = st->gemm->mr, nr = st->gemm->nr, k = KH * KW * C;
     const size_t nb = panel_block(k, OC, nr), panel_floats = nr * (k + 1);
-    float lo, hi;
-    kn_act_clamp(p->act, &lo, &hi);
+    /* The microkernel's epilogue adds the residual and applies PReLU or the clamp; what
+     * neither does (ELU, sigmoid, tanh, leaky relu) runs over the output afterwards. */
+    const bool prelu = p->act == KN_ACT_PRELU;
+    const float *slopes = prelu ? s->in[3]->data : NULL;
+    kn_gemm_epilogue ep = {.r_stride = OC};
+    kn_act_clamp(p->act, &ep.min, &ep.max);
 
     bool pointwise = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && !p->pad_top && !p->pad_left &&
                      !p->pad_bottom && !p->pad_right;
@@ -240,7 +256,9 @@ static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
         for (size_t n0 = 0; n0 < OC; n0 += nb) {
             size_t nc = OC - n0 < nb ? OC - n0 : nb;
             const float *w = st->packed + n0 / nr * panel_floats;
-            st->gemm->gemm(m, nc, C, x, C, w, y + n0, OC, lo, hi);
+            ep.r = res ? res + n0 : NULL;
+            ep.slopes = prelu ? slopes + n0 : NULL;
+            st->gemm->gemm(m, nc, C, x, C, w, y + n0, OC, &ep);
         }
     } else {
         const conv_taps tp = taps_of(p, KW, C);
@@ -252,6 +270,7 @@ static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
         for (size_t n = 0; n < N; n++) {
             const float *xn = x + n * H * W * C;
             float *yn = y + n * pixels * OC;
+            const float *rn = res ? res + n * pixels * OC : NULL;
             /* (oh, ow): the block's first pixel, advanced without a division per block. */
             for (size_t m0 = 0, oh = 0, ow = 0; m0 < pixels; m0 += mr) {
                 size_t rows = pixels - m0 < mr ? pixels - m0 : mr;
@@ -259,13 +278,15 @@ static kiln_status conv2d_eval(const kn_step *s, void *scratch) {
                 for (ow += mr; ow >= OW; ow -= OW) oh++;
                 for (size_t n0 = 0; n0 < OC; n0 += nb) {
                     size_t nc = OC - n0 < nb ? OC - n0 : nb;
+                    ep.r = rn ? rn + m0 * OC + n0 : NULL;
+                    ep.slopes = prelu ? slopes + n0 : NULL;
                     st->gemm->igemm(rows, nc, tp.kc, ks, ptrs, st->packed + n0 / nr * panel_floats, yn + m0 * OC + n0,
-                                    OC, lo, hi);
+                                    OC, &ep);
                 }
             }
         }
     }
-    kn_act_after_clamp(s, p->act, p->act_alpha, y, kn_tensor_count(yt), OC);
+    if (!prelu) kn_act_after_clamp(s, p->act, p->act_alpha, y, kn_tensor_count(yt), OC);
     return KILN_OK;
 }
 

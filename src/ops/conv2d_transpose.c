@@ -277,7 +277,8 @@ static void phase_gemm(const kn_step *s, const phase_run *r, const float *xn, co
                 }
             }
         }
-        st->gemm->igemm(rows, OC, C, r->nh * r->nw, ptrs, packed, r->y + j0 * r->stride, r->stride, lo, hi);
+        st->gemm->igemm(rows, OC, C, r->nh * r->nw, ptrs, packed, r->y + j0 * r->stride, r->stride,
+                        &(kn_gemm_epilogue){.min = lo, .max = hi});
     }
 }
 

@@ -8,7 +8,7 @@
  * reorder; add new ops and new fields at the end (with a version bump).
  *
  * Operand conventions (all tensors NHWC, as TensorFlow uses by default):
- *   CONV2D            in: x[N,H,W,C], filter[KH,KW,C,OC], bias[OC]?, alpha?                 out: y[N,OH,OW,OC]
+ *   CONV2D            in: x[N,H,W,C], filter[KH,KW,C,OC], bias[OC]?, alpha?, residual?      out: y[N,OH,OW,OC]
  *   DEPTHWISE_CONV2D  in: x[N,H,W,C], filter[KH,KW,C,M], bias[C*M]?, alpha?            out: y[N,OH,OW,C*M]
  *   MATMUL            in: a[M,K] (or [K,M] if transpose_a), b[K,N] (or [N,K]), bias[N]?, alpha?  out: [M,N]
  *   BINARY            in: a, b (NumPy broadcasting)                                     out: broadcast shape
@@ -21,7 +21,10 @@
  *   RESHAPE           in: x                                                             out: x's data, shape from params
  *
  * "alpha?" is the per-channel slope tensor, float32[channels], present only
- * when the fused activation is KN_ACT_PRELU.
+ * when the fused activation is KN_ACT_PRELU. CONV2D's "residual?" has the
+ * output's shape and is added before the activation: y = act(conv + bias +
+ * residual), a ResNet-style shortcut (an older runtime rejects the fifth
+ * operand by name).
  */
 #ifndef KILN_OPS_PARAMS_H
 #define KILN_OPS_PARAMS_H

@@ -31,18 +31,24 @@ static bool check_close(const float *got, const float *want, size_t n, const cha
     return true;
 }
 
+/* The step running `def` on these operands with output out[0], which infer (which must
+ * succeed) shapes. */
+static bool infer_step(const kn_op_def *def, kn_tensor **in, int n_in, const void *params, const char *what,
+                       kn_tensor **out, kn_step *s) {
+    *s = (kn_step){.op = 0, .n_in = (uint8_t)n_in, .n_out = 1, .n_params = def->n_params, .params = params,
+                   .name = what, .in = in, .out = out};
+    if (def->infer(s, out[0]) == KILN_OK) return true;
+    fprintf(stderr, "%s: infer: %s\n", what, kiln_last_error());
+    CHECK(0);
+    return false;
+}
+
 /* Runs `def` twice on the same operands: prepared (fast) and unprepared (reference). */
 static void compare_paths(const kn_op_def *def, kn_tensor **in, int n_in, const void *params, const char *what) {
     kn_tensor out_shape = {0};
-    kn_step s = {.op = 0, .n_in = (uint8_t)n_in, .n_out = 1, .n_params = def->n_params, .params = params,
-                 .name = what, .in = in};
     kn_tensor *outs[1] = {&out_shape};
-    s.out = outs;
-    if (def->infer(&s, &out_shape) != KILN_OK) {
-        fprintf(stderr, "%s: infer: %s\n", what, kiln_last_error());
-        CHECK(0);
-        return;
-    }
+    kn_step s;
+    if (!infer_step(def, in, n_in, params, what, outs, &s)) return;
     size_t count = kn_tensor_count(&out_shape);
     kn_tensor fast = out_shape, ref = out_shape;
     fast.data = malloc(sizeof(float) * count + 4);
@@ -96,6 +102,8 @@ static void conv_matches_reference(void) {
         {1, 7, 5, 6, 3, 3, 24, 1, 2, 1, 3, 1, 3, 1, 3, KN_ACT_RELU},    /* dilation_w 3: one column a tap */
         {1, 9, 9, 24, 1, 1, 24, 1, 1, 1, 1, 0, 0, 0, 0, KN_ACT_RELU6},  /* pointwise 24 -> 24, 81 rows */
         {1, 5, 5, 40, 1, 1, 96, 1, 1, 1, 1, 0, 0, 0, 0, KN_ACT_NONE},   /* pointwise 40 -> 96 */
+        {1, 6, 5, 12, 1, 1, 20, 1, 1, 1, 1, 0, 0, 0, 0, KN_ACT_PRELU},  /* pointwise PReLU, a narrow last panel */
+        {1, 7, 9, 16, 3, 3, 56, 1, 1, 1, 1, 1, 1, 1, 1, KN_ACT_PRELU},  /* 3x3 PReLU over several panels */
     };
     unsigned seed = 1;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -111,9 +119,18 @@ static void conv_matches_reference(void) {
         char what[64];
         snprintf(what, sizeof what, "conv case %zu", i);
         compare_paths(&kn_op_conv2d, in, k->act == KN_ACT_PRELU ? 4 : 3, &p, what);
+        /* With a residual added before the activation: a tensor of the output's shape. */
+        kn_tensor rt = {0};
+        kn_step s;
+        float *r = NULL;
+        if (infer_step(&kn_op_conv2d, in, 4, &p, what, (kn_tensor *[]){&rt}, &s))
+            rt.data = r = random_floats(kn_tensor_count(&rt), &seed);
+        kn_tensor *with_residual[5] = {in[0], in[1], in[2], in[3], &rt};
         in[2] = NULL; /* and without bias */
         compare_paths(&kn_op_conv2d, in, k->act == KN_ACT_PRELU ? 4 : 3, &p, what);
-        free(x), free(w), free(b), free(alpha);
+        snprintf(what, sizeof what, "conv case %zu with residual", i);
+        if (r) compare_paths(&kn_op_conv2d, with_residual, 5, &p, what);
+        free(x), free(w), free(b), free(alpha), free(r);
     }
 }
 
@@ -156,25 +173,44 @@ static void depthwise_matches_reference(void) {
     }
 }
 
-/* C = A * W + bias, clamped, by the plain triple loop. */
-static void gemm_reference(size_t m, size_t n, size_t k, const float *a, const float *w, const float *bias, float lo,
-                           float hi, float *c) {
+/* C = A * W + bias, then ep's residual, PReLU and clamp, by the plain triple loop. */
+static void gemm_reference(size_t m, size_t n, size_t k, const float *a, const float *w, const float *bias,
+                           const kn_gemm_epilogue *ep, float *c) {
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++) {
             float acc = bias[j];
-            for (size_t r = 0; r < k; r++) acc += a[i * k + r] * w[r * n + j];
-            c[i * n + j] = acc < lo ? lo : acc > hi ? hi : acc;
+            for (size_t q = 0; q < k; q++) acc += a[i * k + q] * w[q * n + j];
+            if (ep->r) acc += ep->r[i * ep->r_stride + j];
+            if (ep->slopes && !(acc > 0)) acc *= ep->slopes[j];
+            c[i * n + j] = acc < ep->min ? ep->min : acc > ep->max ? ep->max : acc;
         }
+}
+
+/* How a test passes the residual: none, its own rows (a wider stride than C's), or C itself
+ * holding it (an output that overwrites its residual). */
+enum { NO_RESIDUAL, RESIDUAL_APART, RESIDUAL_IN_PLACE, RESIDUAL_MODES };
+
+/* Sets ep's residual for `mode`; in place, got is first filled with the residual's rows. */
+static void set_residual(kn_gemm_epilogue *ep, int mode, const float *r, size_t r_stride, size_t m, size_t n,
+                         float *got) {
+    ep->r = mode == RESIDUAL_APART ? r : mode == RESIDUAL_IN_PLACE ? got : NULL;
+    ep->r_stride = mode == RESIDUAL_APART ? r_stride : n;
+    if (mode == RESIDUAL_IN_PLACE)
+        for (size_t i = 0; i < m; i++) memcpy(got + i * n, r + i * r_stride, sizeof(float) * n);
 }
 
 /* Every tile this machine runs (kn_gemm_config_for picks by width), direct and indirect,
  * on row counts and widths that leave partial tiles and panels; the indirect path with
- * three taps of which one is a shared zero row. */
+ * three taps of which one is a shared zero row; every epilogue: clamps or PReLU, each
+ * without a residual, with one of its own and with one in the output. */
 static void gemm_tiles_match_reference(void) {
     static const size_t widths[] = {1, 7, 8, 16, 23, 24, 25, 33, 40, 47, 48, 72, 96, 100};
     static const size_t depths[] = {1, 3, 15, 24, 37};
-    static const float clamps[][2] = {{-INFINITY, INFINITY}, {0.0f, INFINITY}, {0.0f, 6.0f}, {-0.5f, 0.25f}};
-    const size_t m = 13;
+    /* The last: no clamp, PReLU. */
+    static const float clamps[][2] = {
+        {-INFINITY, INFINITY}, {0.0f, INFINITY}, {0.0f, 6.0f}, {-0.5f, 0.25f}, {-INFINITY, INFINITY}};
+    /* The residual's rows: wider than any C row. */
+    const size_t n_clamps = sizeof clamps / sizeof clamps[0], m = 13, r_stride = 105;
     unsigned seed = 3;
     for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
         const size_t n = widths[wi];
@@ -183,40 +219,54 @@ static void gemm_tiles_match_reference(void) {
             const size_t k = depths[di], ks = 3;
             float *a = random_floats(m * k * ks, &seed), *w = random_floats(k * ks * n, &seed);
             float *bias = random_floats(n, &seed), *zero = calloc(k, sizeof(float));
+            float *res = random_floats(m * r_stride, &seed), *slopes = random_floats(n, &seed);
             float *packed = malloc(sizeof(float) * kn_gemm_packed_floats(k * ks, n, cfg->nr));
             float *got = malloc(sizeof(float) * m * n), *want = malloc(sizeof(float) * m * n);
             float *im2col = malloc(sizeof(float) * m * k * ks);
             const float **ptrs = malloc(sizeof(float *) * cfg->mr * ks);
-            for (size_t ci = 0; ci < sizeof clamps / sizeof clamps[0]; ci++) {
-                const float lo = clamps[ci][0], hi = clamps[ci][1];
-                char what[96];
-                /* Direct: the first k columns of each row of a (row stride k * ks). */
-                kn_gemm_pack(k, n, cfg->nr, w, n, bias, packed);
-                for (size_t i = 0; i < m; i++) memcpy(im2col + i * k, a + i * k * ks, sizeof(float) * k);
-                gemm_reference(m, n, k, im2col, w, bias, lo, hi, want);
-                cfg->gemm(m, n, k, a, k * ks, packed, got, n, lo, hi);
-                snprintf(what, sizeof what, "%s gemm n=%zu k=%zu clamp %zu", cfg->name, n, k, ci);
-                if (!check_close(got, want, m * n, what)) continue;
-                /* Indirect: taps 0 and 2 read row i's two k-blocks, tap 1 the zero row. */
-                kn_gemm_pack(k * ks, n, cfg->nr, w, n, bias, packed);
-                for (size_t i = 0; i < m; i++) {
-                    memcpy(im2col + i * k * ks, a + i * k * ks, sizeof(float) * k);
-                    memset(im2col + i * k * ks + k, 0, sizeof(float) * k);
-                    memcpy(im2col + i * k * ks + 2 * k, a + i * k * ks + 2 * k, sizeof(float) * k);
-                }
-                gemm_reference(m, n, k * ks, im2col, w, bias, lo, hi, want);
-                for (size_t m0 = 0; m0 < m; m0 += cfg->mr) {
-                    size_t rows = m - m0 < cfg->mr ? m - m0 : cfg->mr;
-                    for (size_t i = 0; i < cfg->mr; i++) {
-                        const float *row = a + (m0 + (i < rows ? i : rows - 1)) * k * ks;
-                        ptrs[i] = row, ptrs[cfg->mr + i] = zero, ptrs[2 * cfg->mr + i] = row + 2 * k;
+            for (size_t ci = 0; ci < n_clamps; ci++) {
+                for (int mode = 0; mode < RESIDUAL_MODES; mode++) {
+                    kn_gemm_epilogue ep = {.slopes = ci + 1 == n_clamps ? slopes : NULL, .min = clamps[ci][0],
+                                           .max = clamps[ci][1]};
+                    kn_gemm_epilogue want_ep = ep;
+                    set_residual(&want_ep, mode == NO_RESIDUAL ? NO_RESIDUAL : RESIDUAL_APART, res, r_stride, m, n,
+                                 NULL);
+                    char what[96];
+                    /* Direct: the first k columns of each row of a (row stride k * ks). */
+                    kn_gemm_pack(k, n, cfg->nr, w, n, bias, packed);
+                    for (size_t i = 0; i < m; i++) memcpy(im2col + i * k, a + i * k * ks, sizeof(float) * k);
+                    gemm_reference(m, n, k, im2col, w, bias, &want_ep, want);
+                    set_residual(&ep, mode, res, r_stride, m, n, got);
+                    cfg->gemm(m, n, k, a, k * ks, packed, got, n, &ep);
+                    snprintf(what, sizeof what, "%s gemm n=%zu k=%zu epilogue %zu residual %d", cfg->name, n, k, ci,
+                             mode);
+                    if (!check_close(got, want, m * n, what)) continue;
+                    /* Indirect: taps 0 and 2 read row i's two k-blocks, tap 1 the zero row. */
+                    kn_gemm_pack(k * ks, n, cfg->nr, w, n, bias, packed);
+                    for (size_t i = 0; i < m; i++) {
+                        memcpy(im2col + i * k * ks, a + i * k * ks, sizeof(float) * k);
+                        memset(im2col + i * k * ks + k, 0, sizeof(float) * k);
+                        memcpy(im2col + i * k * ks + 2 * k, a + i * k * ks + 2 * k, sizeof(float) * k);
                     }
-                    cfg->igemm(rows, n, k, ks, ptrs, packed, got + m0 * n, n, lo, hi);
+                    gemm_reference(m, n, k * ks, im2col, w, bias, &want_ep, want);
+                    set_residual(&ep, mode, res, r_stride, m, n, got);
+                    const float *r = ep.r;
+                    for (size_t m0 = 0; m0 < m; m0 += cfg->mr) {
+                        size_t rows = m - m0 < cfg->mr ? m - m0 : cfg->mr;
+                        for (size_t i = 0; i < cfg->mr; i++) {
+                            const float *row = a + (m0 + (i < rows ? i : rows - 1)) * k * ks;
+                            ptrs[i] = row, ptrs[cfg->mr + i] = zero, ptrs[2 * cfg->mr + i] = row + 2 * k;
+                        }
+                        ep.r = r ? r + m0 * ep.r_stride : NULL;
+                        cfg->igemm(rows, n, k, ks, ptrs, packed, got + m0 * n, n, &ep);
+                    }
+                    snprintf(what, sizeof what, "%s igemm n=%zu k=%zu epilogue %zu residual %d", cfg->name, n, k,
+                             ci, mode);
+                    check_close(got, want, m * n, what);
                 }
-                snprintf(what, sizeof what, "%s igemm n=%zu k=%zu clamp %zu", cfg->name, n, k, ci);
-                check_close(got, want, m * n, what);
             }
-            free(a), free(w), free(bias), free(zero), free(packed), free(got), free(want), free(im2col), free(ptrs);
+            free(a), free(w), free(bias), free(zero), free(res), free(slopes), free(packed), free(got), free(want);
+            free(im2col), free(ptrs);
         }
     }
 }
@@ -231,7 +281,7 @@ static void gemm_clamp_keeps_nan(void) {
         float a[2 * 4] = {1, 2, NAN, 4, 1, 1, 1, 1}, w[4 * 24], packed[5 * 24 * 2], c[2 * 24];
         for (size_t i = 0; i < k * n; i++) w[i] = 0.5f;
         kn_gemm_pack(k, n, cfg->nr, w, n, NULL, packed);
-        cfg->gemm(m, n, k, a, k, packed, c, n, 0.0f, 6.0f);
+        cfg->gemm(m, n, k, a, k, packed, c, n, &(kn_gemm_epilogue){.min = 0.0f, .max = 6.0f});
         for (size_t j = 0; j < n; j++) {
             CHECK(isnan(c[j]));
             CHECK_NEAR(c[n + j], 2.0, 0);

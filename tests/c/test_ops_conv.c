@@ -162,6 +162,22 @@ static void conv_channels_bias(void) {
     CHECK_ARRAY_NEAR(y, want, 12, 1e-5);
 }
 
+/* The same conv plus a residual, then Relu: max(0, conv + bias + r), r's sign chosen so that
+ * some sums cross zero. */
+static void conv_residual_relu(void) {
+    float xv[8] = {1, 2, 3, 4, 5, 6, 7, 8}, w[6] = {1, 0, -1, 0.5f, 1, 2}, b[3] = {10, 20, 30}, y[12];
+    float rv[12] = {-20, 1, -40, 0.5f, -30, 0, -18, 2, -36, 1, -24, -39.5f};
+    /* conv + bias is {12, 22, 33, 15, 24, 35, 18, 26, 37, 21, 28, 39} (conv_channels_bias). */
+    const float want[12] = {0, 23, 0, 15.5f, 0, 35, 0, 28, 1, 22, 4, 0};
+    kn_conv_params p = conv_params(1, 1, 0);
+    p.act = KN_ACT_RELU;
+    kn_tensor x = F4(xv, 1, 2, 2, 2), f = F4(w, 1, 1, 2, 3), bias = F1(b, 3), r = F4(rv, 1, 2, 2, 3);
+    kn_tensor out = {.data = y};
+    kn_tensor *in[] = {&x, &f, &bias, NULL, &r};
+    conv_run(&kn_op_conv2d, &p, in, 5, &out, 4, (const int32_t[]){1, 2, 2, 3});
+    CHECK_ARRAY_NEAR(y, want, 12, 1e-5);
+}
+
 /* Every fused activation on known pre-activations: a 1x1 conv with filter
  * (1, -1) turns x = -8, -0.5, 0.5, 7 into pairs (v, -v). */
 static void conv_activations(void) {
@@ -199,6 +215,7 @@ typedef struct conv_case {
     int kh, kw, m; /* m: output channels (conv) or channel multiplier (depthwise) */
     kn_conv_params p;
     bool bias;
+    bool residual; /* conv only: a residual operand added before the activation */
 } conv_case;
 
 static void check_conv_case(const conv_case *cc) {
@@ -210,13 +227,13 @@ static void check_conv_case(const conv_case *cc) {
     float *xv = rand_array((size_t)cc->n * cc->h * cc->w * cc->c, 3.0f);
     float *wv = rand_array((size_t)cc->kh * cc->kw * cc->c * cc->m, 1.0f);
     float *bv = rand_array((size_t)oc, 2.0f), *slopes = rand_array((size_t)oc, 0.5f);
-    float *y = malloc(sizeof(float) * ny), *want = malloc(sizeof(float) * ny);
+    float *y = malloc(sizeof(float) * ny), *want = malloc(sizeof(float) * ny), *rv = rand_array(ny, 2.0f);
 
     kn_tensor x = F4(xv, cc->n, cc->h, cc->w, cc->c), f = F4(wv, cc->kh, cc->kw, cc->c, cc->m);
-    kn_tensor bias = F1(bv, oc), alpha = F1(slopes, oc), out = {.data = y};
-    kn_tensor *in[] = {&x, &f, cc->bias ? &bias : NULL, p->act == KN_ACT_PRELU ? &alpha : NULL};
+    kn_tensor bias = F1(bv, oc), alpha = F1(slopes, oc), res = F4(rv, cc->n, oh, ow, oc), out = {.data = y};
+    kn_tensor *in[] = {&x, &f, cc->bias ? &bias : NULL, p->act == KN_ACT_PRELU ? &alpha : NULL, &res};
     const kn_op_def *def = cc->depthwise ? &kn_op_depthwise_conv2d : &kn_op_conv2d;
-    conv_run(def, p, in, 4, &out, 4, (const int32_t[]){cc->n, oh, ow, oc});
+    conv_run(def, p, in, cc->residual ? 5 : 4, &out, 4, (const int32_t[]){cc->n, oh, ow, oc});
 
     for (int b = 0; b < cc->n; b++)
         for (int i = 0; i < oh; i++)
@@ -236,8 +253,9 @@ static void check_conv_case(const conv_case *cc) {
                                 for (int k = 0; k < cc->c; k++) acc += (double)px[k] * tap[k * cc->m + o];
                             }
                         }
-                    want[(((size_t)b * oh + i) * ow + j) * oc + o] =
-                        (float)ref_act(acc, p->act, p->act_alpha, slopes[o]);
+                    const size_t at = (((size_t)b * oh + i) * ow + j) * oc + o;
+                    if (cc->residual) acc += rv[at];
+                    want[at] = (float)ref_act(acc, p->act, p->act_alpha, slopes[o]);
                 }
     CHECK_ARRAY_NEAR(y, want, ny, 1e-4);
     free(xv);
@@ -246,6 +264,7 @@ static void check_conv_case(const conv_case *cc) {
     free(slopes);
     free(y);
     free(want);
+    free(rv);
 }
 
 static conv_case same_case(bool depthwise, int n, int h, int w, int c, int k, int m, int stride, int dilation) {
@@ -269,13 +288,19 @@ static void conv_reference(void) {
             {depthwise, 2, 7, 6, 3, 3, 2, m, {2, 1, 1, 2, 1, 0, 2, 1, KN_ACT_NONE, 0}, false},
             same_case(depthwise, 1, 4, 4, 8, 1, m, 1, 1), /* 1x1 */
         };
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_conv_case(&cases[i]);
-
-        conv_case act_case = same_case(depthwise, 1, 6, 6, 3, 3, m, 2, 1);
-        for (int act = 0; act < KN_ACT_COUNT; act++) {
-            act_case.p.act = act;
-            act_case.p.act_alpha = 0.3f;
-            check_conv_case(&act_case);
+        /* Conv2D also with a residual operand (depthwise has none). */
+        for (int residual = 0; residual <= !depthwise; residual++) {
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                cases[i].residual = residual;
+                check_conv_case(&cases[i]);
+            }
+            conv_case act_case = same_case(depthwise, 1, 6, 6, 3, 3, m, 2, 1);
+            act_case.residual = residual;
+            for (int act = 0; act < KN_ACT_COUNT; act++) {
+                act_case.p.act = act;
+                act_case.p.act_alpha = 0.3f;
+                check_conv_case(&act_case);
+            }
         }
     }
     conv_case mobilenet_like = same_case(true, 1, 14, 14, 16, 3, 1, 2, 1); /* depthwise, multiplier 1 */
@@ -478,7 +503,7 @@ static void conv_infer_errors(void) {
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f_bad}), 2,
                "filter is float32[3,3,2,4], expected [KH,KW,3,OC] for input float32[1,5,5,3]");
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, NULL}), 2, "operand 1 is missing");
-    EXPECT_BAD(&kn_op_conv2d, &p, ok, 1, "expected 2 to 4 inputs, got 1");
+    EXPECT_BAD(&kn_op_conv2d, &p, ok, 1, "expected 2 to 5 inputs, got 1");
     expect_bad(__LINE__, &kn_op_conv2d, &p, ok, 2, 2, "expected 1 output, got 2");
 
     kn_tensor x3 = tensor(KILN_FLOAT32, NULL, 3, 5, 5, 3);
@@ -530,6 +555,20 @@ static void conv_infer_errors(void) {
                "PRELU alpha is float32[3], expected float32[4]");
     EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, NULL, &alpha4}), 4,
                "alpha operand given without PRELU activation");
+
+    /* The residual (operand 4) must have the output's shape [1,3,3,4] and dtype: no broadcasting. */
+    kn_tensor r_ok = F4(NULL, 1, 3, 3, 4), r_bcast = F4(NULL, 1, 1, 1, 4);
+    kn_tensor r_int = tensor(KILN_INT32, NULL, 4, 1, 3, 3, 4);
+    kn_tensor y = {.name = ""};
+    kn_step good = make_step(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, NULL, NULL, &r_ok}), 5,
+                             (kn_tensor *[]){&y});
+    CHECK(kn_op_conv2d.infer(&good, &y) == KILN_OK);
+    EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, NULL, NULL, &r_bcast}), 5,
+               "residual is float32[1,1,1,4], expected the output's shape float32[1,3,3,4]");
+    EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, NULL, NULL, &r_int}), 5,
+               "residual is int32[1,3,3,4], expected the output's shape float32[1,3,3,4]");
+    EXPECT_BAD(&kn_op_conv2d, &p, ((kn_tensor *[]){&x, &f, NULL, NULL, &r_ok, &r_ok}), 6,
+               "expected 2 to 5 inputs, got 6");
 }
 
 static void depthwise_infer_errors(void) {
@@ -596,6 +635,7 @@ int main(void) {
     RUN(conv_valid_stride2);
     RUN(conv_dilation2);
     RUN(conv_channels_bias);
+    RUN(conv_residual_relu);
     RUN(conv_activations);
     RUN(conv_reference);
     RUN(depthwise_multiplier2);
