@@ -282,51 +282,39 @@ static int *needed_nodes(const conversion *c, int *count) {
     return nodes;
 }
 
+/* Whether needed node order[j] is unsupported and of type op. */
+static bool unsupported_of(const graph_index *ix, const endpoints *in, const int *order, int j, const char *op) {
+    return strcmp(ix->g->nodes[order[j]].op, op) == 0 && !is_fed_node(in, order[j]) && !supported(ix, order[j]);
+}
+
 /* Every unsupported op among the needed nodes, in one message. */
 static bool check_supported(const graph_index *ix, const endpoints *in, const int *order, int n) {
     const tf_graph *g = ix->g;
-    size_t cap = 4096, len = 0;
-    char *msg = malloc(cap);
+    char *msg = NULL, *seen = calloc((size_t)n + 1, 1);
+    size_t len = 0;
+    FILE *f = seen ? open_memstream(&msg, &len) : NULL;
     int n_types = 0;
-    char *seen = calloc((size_t)n + 1, 1);
-    if (!msg || !seen) {
-        free(msg);
-        free(seen);
-        kc_error("out of memory");
-        return false;
-    }
-    msg[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        const tf_node *node = &g->nodes[order[i]];
-        if (seen[i] || is_fed_node(in, order[i]) || supported(ix, order[i])) continue;
-        /* Collect every node of this op type. */
-        int count = 0;
-        char names[1024] = "";
-        size_t nl = 0;
+    for (int i = 0; f && i < n; i++) {
+        const char *op = g->nodes[order[i]].op;
+        if (seen[i] || !unsupported_of(ix, in, order, i, op)) continue;
+        int count = 0, shown = 0;
+        for (int j = i; j < n; j++) count += unsupported_of(ix, in, order, j, op);
+        fprintf(f, "\n  %s: %d node%s: ", op, count, count == 1 ? "" : "s");
         for (int j = i; j < n; j++) {
-            if (strcmp(g->nodes[order[j]].op, node->op) != 0 || is_fed_node(in, order[j]) || supported(ix, order[j]))
-                continue;
+            if (!unsupported_of(ix, in, order, j, op)) continue;
             seen[j] = 1;
-            if (count < 5 && nl < sizeof names)
-                nl += (size_t)snprintf(names + nl, sizeof names - nl, "%s'%s'", count ? ", " : "", g->nodes[order[j]].name);
-            count++;
+            if (shown < 5) fprintf(f, "%s'%s'", shown ? ", " : "", g->nodes[order[j]].name);
+            shown++;
         }
-        if (count > 5 && nl < sizeof names) snprintf(names + nl, sizeof names - nl, " and %d more", count - 5);
-        char line[1400];
-        int m = snprintf(line, sizeof line, "\n  %s: %d node%s: %s", node->op, count, count == 1 ? "" : "s", names);
-        if (len + (size_t)m + 1 > cap) {
-            char *bigger = realloc(msg, cap = (len + (size_t)m + 1) * 2);
-            if (!bigger) break;
-            msg = bigger;
-        }
-        memcpy(msg + len, line, (size_t)m + 1);
-        len += (size_t)m;
+        if (count > 5) fprintf(f, " and %d more", count - 5);
         n_types++;
     }
-    if (n_types) kc_error("%d unsupported op type%s:%s", n_types, n_types == 1 ? "" : "s", msg);
+    bool ok = f && fclose(f) == 0;
+    if (!ok) kc_error("out of memory");
+    else if (n_types) kc_error("%d unsupported op type%s:%s", n_types, n_types == 1 ? "" : "s", msg);
     free(msg);
     free(seen);
-    return n_types == 0;
+    return ok && n_types == 0;
 }
 
 /* The Kiln dtype of a fed tensor (a Placeholder's dtype, another node's T), or 0. */

@@ -8,6 +8,7 @@
  * Conv2DTranspose) is computed from a Shape node, which the converter folds;
  * only ranks are tracked, to check axes.
  */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "keras.h"
 
 #include <inttypes.h>
@@ -1733,43 +1734,27 @@ static bool scan_model(scan *s, const json_value *model, const char *prefix) {
 
 /* One message listing each unknown class with (up to 5 of) its layers. */
 static bool report_unknown(const scan *s) {
-    size_t cap = 4096, len = 0;
-    char *msg = malloc(cap);
-    bool *done = calloc(s->n, sizeof *done);
+    char *msg = NULL;
+    size_t len = 0;
+    bool *done = calloc(s->n + 1, sizeof *done);
+    FILE *f = done ? open_memstream(&msg, &len) : NULL;
     int n_classes = 0;
-    if (!msg || !done) {
-        free(msg);
-        free(done);
-        kc_error("out of memory");
-        return false;
-    }
-    msg[0] = '\0';
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; f && i < s->n; i++) {
         if (done[i]) continue;
-        char line[1400];
-        int count = 0, m = snprintf(line, sizeof line, "\n  %s: ", s->list[i].cls);
+        int count = 0;
+        fprintf(f, "\n  %s: ", s->list[i].cls);
         for (size_t j = i; j < s->n; j++) {
             if (strcmp(s->list[j].cls, s->list[i].cls) != 0) continue;
             done[j] = true;
-            if (count < 5 && m < (int)sizeof line)
-                m += snprintf(line + m, sizeof line - (size_t)m, "%s'%.200s'", count ? ", " : "", s->list[j].layer);
+            if (count < 5) fprintf(f, "%s'%.200s'", count ? ", " : "", s->list[j].layer);
             count++;
         }
-        if (count > 5 && m < (int)sizeof line)
-            m += snprintf(line + m, sizeof line - (size_t)m, " and %d more", count - 5);
-        if (strcmp(s->list[i].cls, "Lambda") == 0 && m < (int)sizeof line)
-            m += snprintf(line + m, sizeof line - (size_t)m, " (Python code, which cannot be converted)");
-        if (m >= (int)sizeof line) m = (int)sizeof line - 1;
-        if (len + (size_t)m + 1 > cap) {
-            char *bigger = realloc(msg, cap = (len + (size_t)m + 1) * 2);
-            if (!bigger) break;
-            msg = bigger;
-        }
-        memcpy(msg + len, line, (size_t)m + 1);
-        len += (size_t)m;
+        if (count > 5) fprintf(f, " and %d more", count - 5);
+        if (strcmp(s->list[i].cls, "Lambda") == 0) fputs(" (Python code, which cannot be converted)", f);
         n_classes++;
     }
-    kc_error("%d unsupported Keras layer class%s:%s", n_classes, n_classes == 1 ? "" : "es", msg);
+    if (!f || fclose(f) != 0) kc_error("out of memory");
+    else kc_error("%d unsupported Keras layer class%s:%s", n_classes, n_classes == 1 ? "" : "es", msg);
     free(msg);
     free(done);
     return false;

@@ -24,33 +24,11 @@ static void ints(tf_graph *g, const char *name, int n, const int32_t *v) {
     gb_const(g, name, TF_DT_INT32, 1, (int64_t[]){n}, v);
 }
 
-/* Converts g (and frees it) for `output`; if that works, runs the bundle on
- * `inputs` (one per placeholder, in order) and copies the output into `out`.
- * The caller checks shapes in *p and frees it. */
+/* gb_convert_run for one output, copied into `out`. */
 static bool convert_run(tf_graph *g, const char *output, const void *const *inputs, kc_program *p) {
-    kc_options opt = {.outputs = &output, .n_outputs = 1};
-    memset(p, 0, sizeof *p);
-    bool ok = kc_convert(g, &opt, p);
-    tf_graph_free(g);
-    if (!ok) {
-        fprintf(stderr, "  convert: %s\n", kc_last_error());
-        CHECK(ok);
-        return false;
-    }
-    gb_bundle b = {0};
-    size_t size = kn_tensor_bytes(&p->tensors[p->outputs[0]].t);
-    CHECK(size <= sizeof out);
     void *outs[1] = {out.b};
-    CHECK(kc_build_bundle(p, &b.bytes, &b.size, &b.stats));
-    kiln_status st = gb_run(&b, inputs, p->n_inputs, outs, &size, 1);
-    if (st != KILN_OK) fprintf(stderr, "  run: %s\n", kiln_last_error());
-    CHECK(st == KILN_OK);
-    free(b.bytes);
-    return st == KILN_OK;
+    return gb_convert_run(g, 1, &output, inputs, outs, sizeof out, p);
 }
-
-
-
 
 /* ---- Resize -------------------------------------------------------------- */
 
