@@ -116,31 +116,5 @@ export function readNpy(file) {
 // A tensor name as a file name, as kiln-run --output-dir does it (after dropping ':0').
 export const safeName = (name) => name.replace(/:0$/, '').replace(/[^A-Za-z0-9._-]/g, '_');
 
-// ---- tfjs ------------------------------------------------------------------------------
-// An IOHandler reading model.json and its weight shards from a folder (tfjs' own file://
-// loader needs tfjs-node).
-export function fileIOHandler(modelJsonPath) {
-  return {
-    async load() {
-      const json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
-      const dir = path.dirname(modelJsonPath);
-      const weightSpecs = [];
-      const shards = [];
-      for (const group of json.weightsManifest ?? []) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) shards.push(fs.readFileSync(path.join(dir, decodeURIComponent(p))));
-      }
-      const all = Buffer.concat(shards);
-      return {
-        modelTopology: json.modelTopology,
-        weightSpecs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-      };
-    },
-  };
-}
+// The tfjs model-file IOHandler is the tests' (tests/tools/model_files.mjs, tfjs-free).
+export { fileIOHandler } from '../tests/tools/model_files.mjs';

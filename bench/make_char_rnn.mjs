@@ -5,9 +5,9 @@
 //   node bench/make_char_rnn.mjs ID DIR     ID: char-rnn (LSTM 128) or char-rnn-2x256 (2 × LSTM 256)
 // Writes DIR/weights.bin, then DIR/model.json (a tfjs layers model, as model.save writes it).
 // The weights are seeded, so every run writes the same bytes: tfjs' initializers are random.
-import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { modelFilesWriter } from '../tests/tools/model_files.mjs';
 import { seededData } from './common.mjs';
 
 const SAMPLE_LEN = 40;
@@ -44,16 +44,4 @@ model.setWeights(model.weights.map((w, k) => {
   return tf.tensor(seededData(n, 'float32', SEED + k).map((u) => limit * (2 * u - 1)), w.shape);
 }));
 
-fs.mkdirSync(dir, { recursive: true });
-await model.save(tf.io.withSaveHandler(async (a) => {
-  const data = Array.isArray(a.weightData) ? Buffer.concat(a.weightData.map((b) => Buffer.from(b))) : Buffer.from(a.weightData);
-  fs.writeFileSync(path.join(dir, 'weights.bin'), data);
-  const json = {
-    format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, modelTopology: a.modelTopology,
-    weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-  };
-  // model.json last, through a rename: its presence means the model is complete.
-  fs.writeFileSync(path.join(dir, 'model.json.tmp'), JSON.stringify(json));
-  fs.renameSync(path.join(dir, 'model.json.tmp'), path.join(dir, 'model.json'));
-  return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-}));
+await model.save(tf.io.withSaveHandler(modelFilesWriter(dir)));

@@ -4,43 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { fileIOHandler } from './model_files.mjs';
 
 export { tf };
+export { fileIOHandler };
 
 // PROD mode only silences tfjs' own console warnings (such as the tfjs-node banner).
 tf.enableProdMode();
 
 // ---- loading a tfjs model from a folder ----------------------------------------------------
-
-// An IOHandler that reads model.json and every shard its weightsManifest lists, in order
-// (tfjs' own file:// loader needs tfjs-node, which we do not use).
-export function fileIOHandler(modelJsonPath) {
-  return {
-    async load() {
-      const json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
-      const dir = path.dirname(modelJsonPath);
-      const weightSpecs = [];
-      const shards = [];
-      for (const group of json.weightsManifest || []) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) shards.push(fs.readFileSync(path.join(dir, decodeURIComponent(p))));
-      }
-      const all = Buffer.concat(shards);
-      return {
-        modelTopology: json.modelTopology,
-        weightSpecs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-        modelInitializer: json.modelInitializer,
-        trainingConfig: json.trainingConfig,
-      };
-    },
-  };
-}
 
 // 'graph' for a graph model (a GraphDef-like node list), 'layers' for a Keras layers model.
 export function modelKind(modelJsonPath) {

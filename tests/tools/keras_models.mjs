@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { compare, loadModel, runModel, seededData, tf, unravel } from './common.mjs';
+import { modelFilesWriter } from './model_files.mjs';
 
 // Layer weights drawn from [-1, 1) (variances from [0.5, 1.5)), so that no layer is an identity.
 export function randomizeWeights(model, seed) {
@@ -18,17 +19,7 @@ export function randomizeWeights(model, seed) {
 
 // Writes DIR/model.json and DIR/weights.bin; returns the model.json path.
 export async function saveModel(model, dir) {
-  fs.mkdirSync(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    const data = Array.isArray(a.weightData) ? Buffer.concat(a.weightData.map((b) => Buffer.from(b))) : Buffer.from(a.weightData);
-    fs.writeFileSync(path.join(dir, 'weights.bin'), data);
-    const json = {
-      format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, modelTopology: a.modelTopology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-    };
-    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(tf.io.withSaveHandler(modelFilesWriter(dir)));
   return path.join(dir, 'model.json');
 }
 
