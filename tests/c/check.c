@@ -95,3 +95,13 @@ void expect_infer_fail(const char *file, int line, kiln_status want, int op, con
         check_failures++;
     }
 }
+
+bool ints_equal(const int32_t *got, const int32_t *want, size_t n) {
+    bool ok = true;
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != want[i]) {
+            fprintf(stderr, "  [%zu] = %d, want %d\n", i, got[i], want[i]);
+            ok = false;
+        }
+    return ok;
+}

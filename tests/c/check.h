@@ -43,6 +43,9 @@ void check_array_near(const char *file, int line, const char *what, const float 
 
 int check_summary(void);
 
+/* Whether got[0..n) equals want[0..n); prints each difference. */
+bool ints_equal(const int32_t *got, const int32_t *want, size_t n);
+
 /* ---- Running one op by hand, as the loader and the executor do ------------ */
 
 /* A tensor over caller-owned data, dims listed after rank. */

@@ -48,19 +48,6 @@ static bool convert_run(tf_graph *g, int n_out, const char *const *outputs, cons
     return gb_convert_run(g, n_out, outputs, inputs ? inputs : x_only, outs, sizeof out[0], p);
 }
 
-
-
-static bool ints_equal(const int32_t *got, const int32_t *want, size_t n) {
-    bool ok = true;
-    for (size_t i = 0; i < n; i++)
-        if (got[i] != want[i]) {
-            fprintf(stderr, "  [%zu] = %d, want %d\n", i, got[i], want[i]);
-            ok = false;
-        }
-    return ok;
-}
-
-
 /* ---- Gather -------------------------------------------------------------- */
 
 static void gather_v2_negative_axis(void) {

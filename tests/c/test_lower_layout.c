@@ -47,9 +47,6 @@ static bool convert_run(tf_graph *g, int n_out, const char *const *outputs, cons
     return gb_convert_run(g, n_out, outputs, inputs ? inputs : x_only, outs, sizeof out[0], p);
 }
 
-
-
-
 /* x[i][j][k] */
 static float xv(int i, int j, int k) { return (float)(12 * i + 4 * j + k); }
 

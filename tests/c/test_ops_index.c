@@ -14,20 +14,6 @@
 
 /* ---- Helpers ------------------------------------------------------------- */
 
-
-
-
-
-static bool ints_equal(const int32_t *got, const int32_t *want, size_t n) {
-    bool ok = true;
-    for (size_t i = 0; i < n; i++)
-        if (got[i] != want[i]) {
-            fprintf(stderr, "  [%zu] = %d, want %d\n", i, got[i], want[i]);
-            ok = false;
-        }
-    return ok;
-}
-
 static bool bytes_equal(const uint8_t *got, const uint8_t *want, size_t n) {
     bool ok = true;
     for (size_t i = 0; i < n; i++)
